@@ -1,0 +1,30 @@
+"""Everything Dagster serves for mailsift, loaded through ``workspace.yaml``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.project import dbt_project, ensure_manifest
+
+dbt_project.prepare_if_dev()
+ensure_manifest()
+
+from orchestration.assets.dbt import mailsift_dbt_models  # noqa: E402  (needs the manifest)
+from orchestration.assets.ingestion import raw_landing  # noqa: E402
+from orchestration.progress import progress_logger  # noqa: E402
+from orchestration.resources import build_resources  # noqa: E402
+
+ALL_ASSETS = [raw_landing, mailsift_dbt_models]
+
+everything_job = dg.define_asset_job(
+    "mailsift_everything",
+    selection=dg.AssetSelection.all(),
+    description="Landing files to serving tables: every asset once (what `mailsift run` starts).",
+)
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[everything_job],
+    resources=build_resources(),
+    loggers={"console": progress_logger},
+)

@@ -1,0 +1,72 @@
+"""Opening the DuckDB warehouse and creating the raw layer's tables.
+
+One connection configuration for the whole project (DuckDB refuses a second connection to the same
+file with a different configuration in one process), and the raw layer's DDL derived from
+:mod:`orchestration.landing_contract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from orchestration.landing_contract import BOOKKEEPING_COLUMNS, ENTITIES
+
+RAW_SCHEMA = "raw"
+
+_META_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_manifest (
+        file_hash VARCHAR PRIMARY KEY, entity VARCHAR NOT NULL, source_file VARCHAR NOT NULL,
+        file_seq INTEGER NOT NULL, size_bytes BIGINT, rows_in_file BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL, rows_rejected BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.rejected_rows (
+        entity VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT,
+        reason VARCHAR NOT NULL, raw_record JSON, rejected_at TIMESTAMP NOT NULL, file_hash VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.rejected_files (
+        source_file VARCHAR NOT NULL, entity VARCHAR, file_hash VARCHAR,
+        reason VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL)""",
+    f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.key_salt (salt VARCHAR NOT NULL)",
+)
+
+
+def raw_table_ddl(entity: str) -> str:
+    spec = ENTITIES[entity]
+    cols = [f'"{c.name}" {c.type}' for c in spec.columns] + [f'"{n}" {t}' for n, t in BOOKKEEPING_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{entity} ({', '.join(cols)})"
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the project's one configuration; timestamps are read as UTC."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def bootstrap(con: duckdb.DuckDBPyConnection, salt: str) -> None:
+    """Create the raw schema, its tables and the key salt (idempotent).
+
+    The salt is checked against the one the warehouse already holds: a different salt would silently
+    change every ``subscriber_key``, so it is refused with a clear message instead.
+    """
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    for ddl in _META_DDL:
+        con.execute(ddl)
+    for entity in ENTITIES:
+        con.execute(raw_table_ddl(entity))
+    held = con.execute(f"SELECT salt FROM {RAW_SCHEMA}.key_salt").fetchall()
+    if not held:
+        con.execute(f"INSERT INTO {RAW_SCHEMA}.key_salt VALUES (?)", [salt])
+    elif held[0][0] != salt:
+        raise RuntimeError(
+            "The warehouse was built with a different subscriber_key salt than the salt file holds. "
+            "Restore the original salt file (MAILSIFT_SALT_FILE) or start from a new warehouse."
+        )
