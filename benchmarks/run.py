@@ -1,0 +1,141 @@
+"""``make bench``: speed and memory from landing files to subscriber_profiles at 100k and 1M subscribers.
+
+Every stage runs as its own process (its wall time and peak RSS are its own, read with ``wait4``).
+In the same run, one plain DuckDB aggregation pass over the same e-mail events is timed as the
+floor, so the feature SQL is reported as a ratio to it (absolute times vary between machines).
+Writes ``benchmarks/results.md`` (the section between the markers) and ``benchmarks/results.json``.
+
+Scales default to 100k and 1M; ``MAILSIFT_BENCH_SCALES=20000`` runs a quick check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.warehouse import connect
+
+WORK = REPO_ROOT / "benchmarks" / "work"
+RESULTS_MD = REPO_ROOT / "benchmarks" / "results.md"
+RESULTS_JSON = REPO_ROOT / "benchmarks" / "results.json"
+BIN = Path(sys.executable).parent
+SEED = 7
+BEGIN, END = "<!-- foundation:begin -->", "<!-- foundation:end -->"
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> dict:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark stage failed: {' '.join(cmd)}\n{out[-4000:]}")
+    return {"seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1), "output": out}
+
+
+def dbt(cmd: str, env: dict[str, str]) -> dict:
+    return timed([str(BIN / "dbt"), cmd, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                  str(DBT_PROJECT_DIR)], env, cwd=DBT_PROJECT_DIR)
+
+
+def model_timings() -> dict[str, float]:
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    return {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results["results"]}
+
+
+def bench_scale(n: int) -> dict:
+    print(f"== {n:,} subscribers", flush=True)
+    d = WORK / str(n)
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    env = {**os.environ, "MAILSIFT_LANDING_DIR": str(d / "landing"), "MAILSIFT_WAREHOUSE": str(d / "warehouse.duckdb"),
+           "MAILSIFT_SALT_FILE": str(d / "salt"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("MAILSIFT_AS_OF", None)
+    stages: dict[str, dict] = {}
+    stages["generate"] = timed([str(BIN / "mailsift"), "generate", "--subscribers", str(n), "--seed", str(SEED),
+                                "--out", str(d / "landing")], env)
+    print(f"   generate {stages['generate']['seconds']} s", flush=True)
+    stages["ingest"] = timed([sys.executable, "-m", "benchmarks.stages", "ingest"], env)
+    print(f"   ingest {stages['ingest']['seconds']} s", flush=True)
+    stages["dbt_run"] = dbt("run", env)
+    per_model = model_timings()
+    print(f"   dbt run {stages['dbt_run']['seconds']} s", flush=True)
+    stages["dbt_test"] = dbt("test", env)
+    print(f"   dbt test {stages['dbt_test']['seconds']} s", flush=True)
+    stages["floor"] = timed([sys.executable, "-m", "benchmarks.stages", "floor"], env)
+    print(f"   floor {stages['floor']['seconds']} s", flush=True)
+    stages["reingest"] = timed([sys.executable, "-m", "benchmarks.stages", "ingest"], env)
+    with connect(d / "warehouse.duckdb", read_only=True) as con:
+        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
+            "raw.subscribers", "raw.email_events", "raw.orders", "raw.order_items", "raw.web_events",
+            "raw.rejected_rows", "marts.fct_email_events", "marts.subscriber_profiles")}
+    for s in stages.values():
+        s["detail"] = _last_json(s.pop("output"))
+    shutil.rmtree(d / "landing", ignore_errors=True)  # keep the disk tidy; the warehouse stays for a look
+    return {"subscribers": n, "stages": stages, "rows": rows, "dbt_models_seconds": per_model}
+
+
+def _last_json(out: str):
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def render(results: list[dict], machine: str) -> str:
+    out = [BEGIN, "## Foundation: landing files to `subscriber_profiles` (issue 2)", "",
+           f"Measured by `make bench` on {machine}, {time.strftime('%Y-%m-%d')}. Each stage is its own "
+           "process; peak = that process's max RSS. The floor is one plain DuckDB aggregation pass over the "
+           "same raw e-mail events (normalise the address, count sends/opens/clicks, last event, per "
+           "subscriber), written to a table, in the same run.", ""]
+    out += ["| stage | " + " | ".join(f"{r['subscribers']:,} s | peak MB" for r in results) + " |",
+            "|---|" + "---:|---:|" * len(results)]
+    for stage in ("generate", "ingest", "dbt_run", "dbt_test", "floor", "reingest"):
+        out.append(f"| {stage} | " + " | ".join(
+            f"{r['stages'][stage]['seconds']:.1f} | {r['stages'][stage]['peak_mb']:,.0f}" for r in results) + " |")
+    out += ["", "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
+            "|---|" + "---:|" * len(results)]
+    figs = {
+        "landing → subscriber_profiles (ingest + dbt run), s": lambda r: f"{r['stages']['ingest']['seconds'] + r['stages']['dbt_run']['seconds']:.1f}",
+        "feature SQL (dbt run) / floor": lambda r: f"{r['stages']['dbt_run']['seconds'] / r['stages']['floor']['seconds']:.2f}x",
+        "ingest / floor": lambda r: f"{r['stages']['ingest']['seconds'] / r['stages']['floor']['seconds']:.2f}x",
+        "re-ingest (nothing new), s": lambda r: f"{r['stages']['reingest']['seconds']:.1f}",
+    }
+    for label, fn in figs.items():
+        out.append(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
+    for t in results[0]["rows"]:
+        out.append(f"| rows {t} | " + " | ".join(f"{r['rows'][t]:,}" for r in results) + " |")
+    out += ["", "Slowest dbt models at the largest scale (s): " + ", ".join(
+        f"{k} {v}" for k, v in sorted(results[-1]["dbt_models_seconds"].items(), key=lambda kv: -kv[1])[:6]), "", END]
+    return "\n".join(out)
+
+
+def main() -> None:
+    scales = [int(s) for s in os.environ.get("MAILSIFT_BENCH_SCALES", "100000,1000000").split(",")]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    results = [bench_scale(n) for n in scales]
+    section = render(results, machine)
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\n"
+    if BEGIN in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS_MD.write_text(text)
+    RESULTS_JSON.write_text(json.dumps({"foundation": results}, indent=2, default=str))
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
