@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.landing_contract import ENTITIES, EntitySpec
-from orchestration.validation import RAW_RECORD_SELECT, validated_select
+from orchestration.validation import email_check_sql, raw_record_select, validated_select
 from orchestration.warehouse import RAW_SCHEMA
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -97,7 +97,11 @@ def _count_csv_rows(path: Path) -> int:
 def _source_sql(path: Path) -> tuple[str, str]:
     """(FROM clause for the file with __ord, kind); the path is a bound parameter ($path)."""
     if path.name.lower().endswith(".parquet"):
-        return "(SELECT *, file_row_number + 1 AS __ord FROM read_parquet($path, file_row_number = true))", "parquet"
+        return (
+            "(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __ord "
+            "FROM read_parquet($path, file_row_number = true))",
+            "parquet",
+        )
     # CSV: every value as text (typed by the validation), malformed lines kept aside in _rej_errors.
     return (
         "(SELECT *, row_number() OVER () AS __ord FROM read_csv($path, header = true, all_varchar = true, "
@@ -117,10 +121,16 @@ def _load_file(
     t0 = time.perf_counter()
     params = {"path": str(path)}
     src_sql, kind = _source_sql(path)
+    src_params = params  # what a statement reading src_sql binds
     try:
         if kind == "csv":
             con.execute("DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM {src_sql}", params)
+        # Parquet is read where it lies (columnar reads are cheap to repeat), a CSV file once into a
+        # table, because its malformed lines are collected while it is scanned.
+        if kind == "csv":
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM {src_sql}", params)
+            src_sql, src_params = "_src", {}
+        described = con.execute(f"DESCRIBE SELECT * FROM {src_sql}", src_params).fetchall()
         if kind == "parquet":
             rows_in_file = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata($path)", params).fetchone()[0]
         else:
@@ -128,21 +138,24 @@ def _load_file(
     except (duckdb.Error, OSError, EOFError, UnicodeDecodeError) as exc:
         raise _Unreadable(f"cannot read the file: {str(exc).splitlines()[0]}") from exc
 
-    names = [r[0] for r in con.execute("DESCRIBE _src").fetchall() if r[0] != "__ord"]
-    lowered = [n.lower() for n in names]
+    described = [(r[0], r[1]) for r in described if r[0] != "__ord"]
+    lowered = [n.lower() for n, _ in described]
     dupes = sorted({n for n in lowered if lowered.count(n) > 1})
     if dupes:
         raise _Unreadable(f"column names repeat when case is ignored: {', '.join(dupes)}")
-    available = set(lowered) & set(spec.column_names)
+    available = {n.lower(): t for n, t in described if n.lower() in spec.column_names}
     missing = [c.name for c in spec.columns if c.required and c.name not in available]
     if missing:
         raise _Unreadable(f"missing required column(s) for {spec.name}: {', '.join(missing)}")
     extras = bool(set(lowered) - set(spec.column_names))
 
     ordinal = "src.__ord" if kind == "parquet" else "src.__ord + 1"  # CSV: the header is line 1
+    if "email" in available:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _email_check AS {email_check_sql(src_sql)}", src_params)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _validated AS WITH src AS (SELECT * FROM _src) "
-        + validated_select(spec, available, extras, ordinal)
+        f"CREATE OR REPLACE TEMP TABLE _validated AS WITH src AS (SELECT * FROM {src_sql}) "
+        + validated_select(spec, available, extras, ordinal),
+        src_params,
     )
     if kind == "csv":
         con.execute(
@@ -162,14 +175,14 @@ def _load_file(
     try:
         con.execute(
             f"INSERT INTO {RAW_SCHEMA}.{spec.name} SELECT {cols}, _extra, $rel, $hash, $seq, __line, "
-            "now()::TIMESTAMP FROM _validated WHERE __reason IS NULL ORDER BY __line",
+            "now()::TIMESTAMP FROM _validated WHERE __reason IS NULL",
             {"rel": rel, "hash": file_hash, "seq": seq},
         )
         con.execute(
             f"INSERT INTO {RAW_SCHEMA}.rejected_rows SELECT $entity, $rel, v.__line, v.__reason, r.__raw, "
-            f"now()::TIMESTAMP, $hash FROM _validated v JOIN ({RAW_RECORD_SELECT}) r USING (__ord) "
+            f"now()::TIMESTAMP, $hash FROM _validated v JOIN ({raw_record_select(src_sql)}) r USING (__ord) "
             "ORDER BY v.__line",
-            {"entity": spec.name, "rel": rel, "hash": file_hash},
+            {"entity": spec.name, "rel": rel, "hash": file_hash, **src_params},
         )
         if kind == "csv":
             con.execute(
@@ -196,7 +209,10 @@ def _load_file(
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS _src; DROP TABLE IF EXISTS _validated; DROP TABLE IF EXISTS _bad")
+        con.execute(
+            "DROP TABLE IF EXISTS _src; DROP TABLE IF EXISTS _validated; DROP TABLE IF EXISTS _bad; "
+            "DROP TABLE IF EXISTS _email_check"
+        )
     return FileResult(spec.name, rel, "loaded", rows_in_file, loaded, rejected, seconds=time.perf_counter() - t0)
 
 
