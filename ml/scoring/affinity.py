@@ -1,0 +1,260 @@
+"""Content affinity: each subscriber's click probability for a campaign of a given topic, offer or category.
+
+**Data.** One row per send (:func:`send_outcomes`): did the subscriber click for real, and the
+campaign's ``content_topic``, ``offer_type`` (and ``category`` when campaigns carry one).
+
+**Model: empirical-Bayes beta-binomial, three levels.** For a dimension (say ``content_topic``) and a
+value (``"running"``), a subscriber *i* with ``x`` clicks out of ``n`` such sends gets::
+
+    affinity_i = (x + m_person * rate_segment) / (n + m_person)
+    rate_segment = (x_seg + m_segment * rate_list) / (n_seg + m_segment)
+
+so no evidence gives exactly the segment's rate (or the list's, for an unknown segment) and lots of
+evidence gives the person's own rate. The prior strengths ``m`` (pseudo-sends) are **estimated from
+the data by the method of moments**, per dimension and level: if click rates ``p`` vary around the
+prior mean ``mu`` as Beta with strength ``m``, then ``E[(x - n mu)^2] = n mu (1-mu) (1 + (n-1) rho)``
+with ``rho = 1 / (m + 1)`` (the intra-class correlation). Equating the Pearson statistic of all ``J``
+units (subscriber x value, or segment x value) with its expectation gives::
+
+    rho_hat = (sum[(x - n mu)^2 / (n mu (1-mu))] - J) / sum[n - 1],   m_hat = 1 / rho_hat - 1
+
+clipped to ``[min_strength, max_strength]`` (no over-dispersion at all -> ``max_strength``: everyone is
+the segment). Each unit weighs in proportion to its sends (the ``n^2`` weights of the raw moment would
+let one heavy subscriber set the prior for everyone); units with one send carry no information on
+``rho`` and add zero in expectation. The chosen strengths are kept in ``prior_strength_``.
+
+**Ranking.** :func:`rank_audience` combines a planned campaign's topic and offer affinities on the
+log-odds scale against the person's *overall* click rate (shrunk the same way)::
+
+    logit p = logit p_topic + logit p_offer - logit p_overall
+
+i.e. topic and offer each multiply the person's own baseline odds. Dividing by the person's overall
+odds (not the list's) keeps their general clickiness, which is inside both affinities, from being
+counted twice. An unknown topic or offer contributes no lift.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .pit import real_engagement_mask
+
+__all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "beta_binomial_strength"]
+
+DIMENSIONS = ("content_topic", "offer_type", "category")
+OVERALL = ("overall", "all")
+_NO_SEGMENT = "__none__"
+
+
+def send_outcomes(events: pd.DataFrame, campaigns: pd.DataFrame, dimensions=DIMENSIONS,
+                  key_col: str = "subscriber_key") -> pd.DataFrame:
+    """One row per (subscriber, campaign) sent: ``clicked`` (real click) and the campaign's dimensions."""
+    etype = events["event_type"].astype("string").str.lower()
+    sent = events.loc[(etype == "sent").fillna(False).to_numpy(bool), [key_col, "campaign_id"]].drop_duplicates()
+    clicks = events.loc[real_engagement_mask(events) & (etype == "click").fillna(False).to_numpy(bool),
+                        [key_col, "campaign_id"]].drop_duplicates()
+    out = sent.merge(clicks.assign(clicked=True), on=[key_col, "campaign_id"], how="left")
+    out["clicked"] = out["clicked"].astype("boolean").fillna(False).astype(bool)
+    dims = [d for d in dimensions if d in campaigns.columns]
+    return out.merge(campaigns[["campaign_id", *dims]].drop_duplicates("campaign_id"), on="campaign_id", how="left")
+
+
+def beta_binomial_strength(x, n, mu, min_strength: float = 1.0, max_strength: float = 1e4) -> float:
+    """Method-of-moments prior strength ``m`` of a beta-binomial (see the module docstring)."""
+    x, n, mu = (np.asarray(a, float) for a in (x, n, mu))
+    ok = (n > 0) & (mu > 0) & (mu < 1)
+    x, n, mu = x[ok], n[ok], mu[ok]
+    den = float((n - 1.0).sum())
+    if den <= 0:
+        return float(max_strength)
+    rho = float(((x - n * mu) ** 2 / (n * mu * (1.0 - mu)) - 1.0).sum()) / den
+    rho = min(max(rho, 1.0 / (max_strength + 1.0)), 1.0 / (min_strength + 1.0))
+    return 1.0 / rho - 1.0
+
+
+class ContentAffinityModel(BaseEstimator):
+    """Click probability per subscriber x (dimension, value), shrunk subscriber -> segment -> list.
+
+    Parameters
+    ----------
+    dimensions : campaign columns to model (those present at fit are used).
+    segment_col : send-frame / candidate column naming the segment (``None``: list only).
+    person_strength, segment_strength : ``"auto"`` (method of moments, per dimension) or a number of
+        pseudo-sends.
+    min_strength, max_strength : clip of the estimated strengths.
+
+    Fitted attributes: ``dimensions_``, ``list_rates_`` / ``segment_rates_`` / ``person_counts_``
+    (long DataFrames with ``sends, clicks`` and, for the first two, ``rate``), ``prior_strength_``
+    (DataFrame: dimension, level, strength), ``person_segment_`` (Series), ``overall_rate_``.
+    """
+
+    def __init__(self, dimensions=DIMENSIONS, segment_col: str | None = "lifecycle_stage",
+                 person_strength="auto", segment_strength="auto", min_strength: float = 1.0,
+                 max_strength: float = 1e4):
+        self.dimensions = dimensions
+        self.segment_col = segment_col
+        self.person_strength = person_strength
+        self.segment_strength = segment_strength
+        self.min_strength = min_strength
+        self.max_strength = max_strength
+
+    def _strength(self, setting, x, n, mu) -> float:
+        if setting == "auto":
+            return beta_binomial_strength(x, n, mu, self.min_strength, self.max_strength)
+        return float(setting)
+
+    def _long(self, X: pd.DataFrame, seg: np.ndarray) -> pd.DataFrame:
+        """Send frame -> one row per (send, dimension) with the value, plus the 'overall' pseudo-dimension."""
+        base = pd.DataFrame({"subscriber_key": X["subscriber_key"].to_numpy(), "segment": seg,
+                             "clicked": X["clicked"].astype(bool).to_numpy().astype(float)})
+        parts = [base.assign(dimension=OVERALL[0], value=OVERALL[1])]
+        for d in self.dimensions_:
+            vals = X[d].astype("string").to_numpy(dtype=object, na_value=None)
+            parts.append(base.assign(dimension=d, value=vals).dropna(subset=["value"]))
+        return pd.concat(parts, ignore_index=True)
+
+    def fit(self, X: pd.DataFrame, y=None) -> "ContentAffinityModel":
+        """Fit on a send frame (:func:`send_outcomes`, plus ``segment_col`` when used)."""
+        missing = [c for c in ("subscriber_key", "clicked") if c not in X.columns]
+        if self.segment_col is not None and self.segment_col not in X.columns:
+            missing.append(f"{self.segment_col} (merge it from the profiles, or pass segment_col=None)")
+        if missing:
+            raise ValueError("send frame is missing column(s): " + ", ".join(missing))
+        self.dimensions_ = tuple(d for d in self.dimensions if d in X.columns)
+        if not self.dimensions_:
+            raise ValueError(f"send frame has none of the dimensions {tuple(self.dimensions)}")
+        seg_of_row = (X[self.segment_col].astype(object).where(X[self.segment_col].notna(), _NO_SEGMENT).to_numpy()
+                      if self.segment_col else np.full(len(X), _NO_SEGMENT, dtype=object))
+        long = self._long(X, seg_of_row)
+        self.overall_rate_ = float(long.loc[long["dimension"] == OVERALL[0], "clicked"].mean())
+        agg = {"sends": ("clicked", "size"), "clicks": ("clicked", "sum")}
+        lst = long.groupby(["dimension", "value"]).agg(**agg).reset_index()
+        lst["rate"] = (lst["clicks"] + self.overall_rate_) / (lst["sends"] + 1.0)  # one pseudo-send: never 0
+        seg = long.groupby(["segment", "dimension", "value"]).agg(**agg).reset_index()
+        seg = seg.merge(lst[["dimension", "value", "rate"]].rename(columns={"rate": "prior"}),
+                        on=["dimension", "value"])
+        per = long.groupby(["subscriber_key", "dimension", "value"]).agg(**agg).reset_index()
+        self.person_segment_ = pd.Series(seg_of_row, index=X["subscriber_key"].to_numpy()).groupby(level=0).last()
+        strengths, seg_rate = [], np.empty(len(seg))
+        for d, idx in seg.groupby("dimension").groups.items():
+            s = seg.loc[idx]
+            m = self._strength(self.segment_strength, s["clicks"], s["sends"], s["prior"])
+            seg_rate[seg.index.get_indexer(idx)] = (s["clicks"] + m * s["prior"]) / (s["sends"] + m)
+            strengths.append((d, "segment", m))
+        seg["rate"] = seg_rate
+        self.list_rates_, self.segment_rates_ = lst, seg.drop(columns="prior")
+        per["segment"] = per["subscriber_key"].map(self.person_segment_).to_numpy()
+        prior = self._prior(per[["segment", "dimension", "value"]])
+        for d, idx in per.groupby("dimension").groups.items():
+            pos = per.index.get_indexer(idx)
+            m = self._strength(self.person_strength, per["clicks"].to_numpy()[pos], per["sends"].to_numpy()[pos],
+                               prior[pos])
+            strengths.append((d, "person", m))
+        self.prior_strength_ = pd.DataFrame(strengths, columns=["dimension", "level", "strength"])
+        self.person_counts_ = per.drop(columns="segment").set_index(["subscriber_key", "dimension", "value"])
+        return self
+
+    def _prior(self, frame: pd.DataFrame) -> np.ndarray:
+        """Segment rate for (segment, dimension, value) rows; the list rate, then the overall rate, as fallbacks."""
+        seg = frame.merge(self.segment_rates_[["segment", "dimension", "value", "rate"]],
+                          on=["segment", "dimension", "value"], how="left")["rate"].to_numpy(float)
+        lst = frame[["dimension", "value"]].merge(self.list_rates_[["dimension", "value", "rate"]],
+                                                  on=["dimension", "value"], how="left")["rate"].to_numpy(float)
+        return np.where(np.isfinite(seg), seg, np.where(np.isfinite(lst), lst, np.nan))
+
+    def _person_strength(self, dimension: str) -> float:
+        s = self.prior_strength_
+        return float(s.loc[(s["dimension"] == dimension) & (s["level"] == "person"), "strength"].iloc[0])
+
+    def _segments_of(self, subscribers: pd.DataFrame) -> np.ndarray:
+        if self.segment_col is not None and self.segment_col in subscribers.columns:
+            seg = subscribers[self.segment_col].astype(object)
+            return seg.where(seg.notna(), _NO_SEGMENT).to_numpy()
+        known = subscribers["subscriber_key"].map(self.person_segment_)
+        return known.astype(object).where(known.notna(), _NO_SEGMENT).to_numpy()
+
+    def affinity(self, subscribers: pd.DataFrame, dimension: str, value) -> tuple[np.ndarray, np.ndarray]:
+        """Shrunk click probability and evidence sends of every row of ``subscribers`` for one value.
+
+        A value never sent falls back to each person's overall affinity (no lift either way).
+        """
+        check_is_fitted(self, "person_counts_")
+        if dimension != OVERALL[0] and not ((self.list_rates_["dimension"] == dimension)
+                                            & (self.list_rates_["value"] == str(value))).any():
+            return self.affinity(subscribers, *OVERALL)[0], np.zeros(len(subscribers))
+        keys = subscribers["subscriber_key"].to_numpy()
+        frame = pd.DataFrame({"segment": self._segments_of(subscribers), "dimension": dimension, "value": str(value)})
+        prior = self._prior(frame)
+        idx = pd.MultiIndex.from_arrays([keys, np.full(len(keys), dimension), np.full(len(keys), str(value))])
+        counts = self.person_counts_.reindex(idx)
+        n = counts["sends"].fillna(0).to_numpy(float)
+        x = counts["clicks"].fillna(0).to_numpy(float)
+        m = self._person_strength(dimension)
+        return (x + m * prior) / (n + m), n
+
+    def predict_frame(self, subscribers: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Long table ``subscriber_key, dimension, value, affinity, evidence_sends`` for every known value.
+
+        ``subscribers`` (with ``subscriber_key`` and optionally ``segment_col``) defaults to everyone
+        seen at fit; people without evidence get their segment's (or the list's) rate.
+        """
+        check_is_fitted(self, "person_counts_")
+        if subscribers is None:
+            subscribers = pd.DataFrame({"subscriber_key": self.person_segment_.index.to_numpy()})
+        parts = []
+        values = self.list_rates_.loc[self.list_rates_["dimension"] != OVERALL[0], ["dimension", "value"]]
+        for d, v in values.itertuples(index=False):
+            aff, n = self.affinity(subscribers, d, v)
+            parts.append(pd.DataFrame({"subscriber_key": subscribers["subscriber_key"].to_numpy(), "dimension": d,
+                                       "value": v, "affinity": aff, "evidence_sends": n.astype(np.int64)}))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["subscriber_key", "dimension", "value", "affinity", "evidence_sends"])
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _cut_size(size, n: int) -> int:
+    if size is None:
+        return n
+    if isinstance(size, str):
+        text = size.strip()
+        if text.endswith("%"):
+            pct = float(text[:-1])
+            if not 0 <= pct <= 100:
+                raise ValueError(f"size percentage must be in [0, 100], got {size!r}")
+            return min(n, int(np.ceil(pct / 100.0 * n)))
+        size = int(text)
+    if isinstance(size, (bool, float)) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise ValueError(f"size must be a non-negative integer N or a string 'P%', got {size!r}")
+    return min(n, int(size))
+
+
+def rank_audience(model: ContentAffinityModel, candidates: pd.DataFrame, topic=None, offer=None,
+                  size=None) -> pd.DataFrame:
+    """Candidates ranked by predicted click probability for a planned campaign, best first, cut to size.
+
+    ``candidates`` holds the mailable subscribers (``subscriber_key``, optionally ``segment_col``;
+    rows with a false ``is_mailable`` column are dropped as a safeguard). ``topic`` / ``offer`` are the
+    campaign's ``content_topic`` / ``offer_type`` (``None`` = not targeted on it). ``size``: ``None``
+    (everyone), an integer N (top N) or a string ``"N"`` / ``"P%"`` (top P %, rounded up).
+    Returns the candidate columns plus ``topic_affinity``, ``offer_affinity``,
+    ``predicted_click_probability`` and ``rank`` (1 = best; ties broken by subscriber_key).
+    """
+    if "is_mailable" in candidates.columns:
+        candidates = candidates.loc[candidates["is_mailable"].astype("boolean").fillna(False).to_numpy(bool)]
+    base, _ = model.affinity(candidates, *OVERALL)
+    p_topic = model.affinity(candidates, "content_topic", topic)[0] if topic is not None else base
+    p_offer = model.affinity(candidates, "offer_type", offer)[0] if offer is not None else base
+    z = _logit(p_topic) + _logit(p_offer) - _logit(base)
+    out = candidates.assign(topic_affinity=p_topic, offer_affinity=p_offer,
+                            predicted_click_probability=1.0 / (1.0 + np.exp(-z)))
+    out = out.sort_values(["predicted_click_probability", "subscriber_key"], ascending=[False, True], kind="stable")
+    out = out.head(_cut_size(size, len(out))).reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
