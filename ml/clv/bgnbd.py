@@ -12,15 +12,20 @@ alive customer; ``a / (a + b)`` is the mean probability of churning after a purc
 
 Implementation notes
 --------------------
-* The log-likelihood is evaluated in log space: ``gammaln`` for the gamma/beta functions and
-  ``logaddexp`` for the sum of the "still alive at T" and "dropped out after the last purchase"
-  terms; rows with ``x = 0`` only have the first term.
-* Fitting maximises the (weighted) log-likelihood over log-parameters with L-BFGS-B (finite-difference
-  gradient) followed by a Nelder-Mead polish.  This module also holds the small input/optimiser
-  helpers shared with :mod:`ml.clv.paretonbd` and :mod:`ml.clv.gammagamma`.
+* The log-likelihood is evaluated in log space: ``log_rising`` (a gammaln difference that stays
+  accurate for huge arguments) for the gamma/beta function ratios, ``log1p`` for the power terms
+  and ``logaddexp`` for the sum of the "still alive at T" and "dropped out after the last
+  purchase" terms; rows with ``x = 0`` only have the first term.
+* Fitting maximises the (weighted) log-likelihood with L-BFGS-B (finite-difference gradient) and a
+  Nelder-Mead polish over the log-parameters ``log r, log(r/alpha), log(a+b), log(a/b)``: log shape
+  and log mean of each mixing distribution, so that a degenerate limit (homogeneous churn,
+  a + b -> inf at a fixed a/(a+b), as happens on small samples) is one coordinate at its bound.
+  This module also holds the small input/optimiser helpers shared with :mod:`ml.clv.paretonbd`
+  and :mod:`ml.clv.gammagamma`.
 * The Gaussian hypergeometric function in the expectations is evaluated after Euler's transformation
   ``2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z)``, which turns the product of a
-  vanishing power and an exploding ``2F1`` into a bounded one (no overflow for large ``x`` or ``t``).
+  vanishing power and an exploding ``2F1`` into a bounded one (no overflow for large ``x`` or
+  ``t``); where that form overflows (very large ``a``) the original form, tame there, is used.
 """
 
 from __future__ import annotations
@@ -30,9 +35,13 @@ import warnings
 import numpy as np
 from scipy import optimize, special
 
-__all__ = ["BetaGeoModel"]
+__all__ = ["BetaGeoModel", "NotFittedError"]
 
 LOG_BOUND = 18.0  # log-parameters are kept in [-18, 18], i.e. roughly [1.5e-8, 6.6e7]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a model is used before ``fit`` (same bases as scikit-learn's)."""
 
 
 def as_summary_arrays(x, t_x, T, weights=None):
@@ -54,11 +63,36 @@ def as_summary_arrays(x, t_x, T, weights=None):
     return x.copy(), t_x.copy(), T.copy(), np.array(w)
 
 
-def maximise_log_likelihood(loglik_rows, theta0, weights, max_iter=2000, tol=1e-10):
-    """Maximise ``sum(weights * loglik_rows(exp(theta)))`` over log-parameters ``theta``.
+def log_rising(a, n):
+    """log Gamma(a + n) - log Gamma(a), accurate also for huge a (where gammaln cancels).
 
-    Returns ``(theta, total_log_likelihood, converged, n_evaluations)``.  The objective is the mean
-    negative log-likelihood per unit weight (O(1) values, so tolerances mean the same for any n).
+    For a >= 30 uses the difference of Stirling series, arranged as (a - 1/2) log1p(n/a) +
+    n log(a + n) - n + corrections (error < 1e-13); otherwise the gammaln difference.
+    """
+    a, n = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(n, dtype=float))
+    big = a >= 30.0
+    a_big = np.where(big, a, 30.0)
+    z = a_big + n
+
+    def series(w):
+        w2 = w * w
+        return 1.0 / (12.0 * w) - 1.0 / (360.0 * w * w2) + 1.0 / (1260.0 * w * w2 * w2)
+
+    stirling = ((a_big - 0.5) * np.log1p(n / a_big) + n * np.log(z) - n
+                + series(z) - series(a_big))
+    with np.errstate(invalid="ignore"):
+        direct = special.gammaln(a + n) - special.gammaln(a)
+    return np.where(big, stirling, direct)
+
+
+def maximise_log_likelihood(loglik_rows, to_params, theta0, weights, max_iter=2000, tol=1e-10):
+    """Maximise ``sum(weights * loglik_rows(to_params(theta)))`` over unconstrained ``theta``.
+
+    ``theta`` are log-parameters chosen so that the degenerate limits of the mixing distributions
+    (a gamma or beta mixture collapsing to a point: shape -> inf at a fixed mean) are single
+    coordinates running to their bound (``LOG_BOUND``) instead of curved ridges that stall the
+    optimiser.  Returns ``(params, total_log_likelihood, converged, n_evaluations)``.  The objective
+    is the mean negative log-likelihood per unit weight (O(1) values whatever the n).
     """
     wsum = float(np.sum(weights))
     if wsum <= 0:
@@ -69,7 +103,7 @@ def maximise_log_likelihood(loglik_rows, theta0, weights, max_iter=2000, tol=1e-
         nonlocal nfev
         nfev += 1
         with np.errstate(all="ignore"):
-            ll = loglik_rows(np.exp(theta))
+            ll = loglik_rows(to_params(theta))
             value = -float(np.dot(weights, ll)) / wsum
         return value if np.isfinite(value) else 1e100
 
@@ -81,11 +115,19 @@ def maximise_log_likelihood(loglik_rows, theta0, weights, max_iter=2000, tol=1e-
                                options={"maxiter": max_iter, "maxfev": 4 * max_iter,
                                         "xatol": 1e-9, "fatol": tol, "adaptive": True})
     best = polish if polish.fun <= first.fun else first
-    converged = bool(polish.success) and np.isfinite(best.fun) and best.fun < 1e99
-    if np.any(np.abs(best.x) > LOG_BOUND - 1e-3):
-        warnings.warn("a parameter reached its bound (log-parameter +-%g): the data do not identify it"
-                      % LOG_BOUND, RuntimeWarning, stacklevel=3)
-    return best.x, -best.fun * wsum, converged, nfev
+    # converged = stationary: the finite-difference gradient of the mean log-likelihood is tiny
+    # (a flat ridge towards a bound, e.g. homogeneous churn a, b -> inf, counts as converged, with
+    # the warning below; a budget-exhausted Nelder-Mead run alone does not mean failure).
+    step = 1e-4
+    grad = np.array([(objective(best.x + step * e) - objective(best.x - step * e)) / (2 * step)
+                     for e in np.eye(best.x.size)])
+    inside = np.abs(best.x) < LOG_BOUND - 1e-3
+    converged = bool(np.isfinite(best.fun) and best.fun < 1e99
+                     and np.all(np.abs(grad[inside]) < 1e-4))
+    if not inside.all():
+        warnings.warn("a parameter reached its bound (log-parameter +-%g): the data do not "
+                      "identify it" % LOG_BOUND, RuntimeWarning, stacklevel=3)
+    return to_params(best.x), -best.fun * wsum, converged, nfev
 
 
 class BetaGeoModel:
@@ -103,27 +145,35 @@ class BetaGeoModel:
 
     # ------------------------------------------------------------------ likelihood
     @staticmethod
+    def _to_params(theta):
+        """theta = (log r, log(r/alpha), log(a+b), log(a/b)) -> (r, alpha, a, b)."""
+        r, mean_rate, conc, odds = np.exp(theta)
+        return r, r / mean_rate, conc * odds / (1.0 + odds), conc / (1.0 + odds)
+
+    @staticmethod
     def _loglik(params, x, t_x, T):
         r, alpha, a, b = params
-        a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-        a2 = (special.gammaln(a + b) + special.gammaln(b + x)
-              - special.gammaln(b) - special.gammaln(a + b + x))
-        a3 = -(r + x) * np.log(alpha + T)
+        # FHL (2005) eq. 6, with r log(alpha) - (r + x) log(alpha + t)
+        #                      = -r log1p(t / alpha) - x log(alpha + t)
+        a1 = log_rising(r, x)
+        a2 = log_rising(b, x) - log_rising(a + b, x)  # log B(a, b + x) / B(a, b)
+        a3 = -r * np.log1p(T / alpha) - x * np.log(alpha + T)
         with np.errstate(divide="ignore"):
             a4 = np.where(x > 0,
                           np.log(a) - np.log(b + np.maximum(x - 1.0, 0.0))
-                          - (r + x) * np.log(alpha + t_x),
+                          - r * np.log1p(t_x / alpha) - x * np.log(alpha + t_x),
                           -np.inf)
         return a1 + a2 + np.logaddexp(a3, a4)
 
     def fit(self, x, t_x, T, weights=None):
-        """Fit by maximum likelihood; ``weights`` are counts of identical customers. Returns self."""
+        """Fit by maximum likelihood; ``weights`` count identical customers. Returns self."""
         x, t_x, T, w = as_summary_arrays(x, t_x, T, weights)
         rate = max(np.dot(w, x), 1.0) / max(np.dot(w, T), 1e-9)  # repeat purchases per time unit
-        theta0 = np.log([1.0, 1.0 / rate, 1.0, 3.0])
-        theta, ll, ok, nfev = maximise_log_likelihood(
-            lambda p: self._loglik(p, x, t_x, T), theta0, w, self.max_iter, self.tol)
-        self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(theta))
+        theta0 = np.array([0.0, np.log(rate), np.log(4.0), np.log(1.0 / 3.0)])
+        params, ll, ok, nfev = maximise_log_likelihood(
+            lambda p: self._loglik(p, x, t_x, T), self._to_params, theta0, w, self.max_iter,
+            self.tol)
+        self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in params)
         self.log_likelihood_ = float(ll)
         self.converged_ = ok
         self.n_evaluations_ = nfev
@@ -132,7 +182,7 @@ class BetaGeoModel:
 
     def _params(self):
         if not hasattr(self, "r_"):
-            raise RuntimeError("model is not fitted: call fit() first")
+            raise NotFittedError("model is not fitted: call fit() first")
         return self.r_, self.alpha_, self.a_, self.b_
 
     @property
@@ -155,7 +205,7 @@ class BetaGeoModel:
         return np.where(x > 0, special.expit(-log_odds_dead), 1.0)
 
     def _expected_if_alive(self, t, x, T):
-        """E[purchases in (T, T + t] | alive at T, x]: FHL (2005) eq. 10 without the P(alive) factor.
+        """E[purchases in (T, T + t] | alive at T, x]: FHL (2005) eq. 10 without P(alive).
 
         ``(a+b+x-1)/(a-1) * [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``, z = t/(alpha+T+t),
         rewritten with Euler's transformation as ``1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``.
@@ -163,13 +213,19 @@ class BetaGeoModel:
         r, alpha, a, b = self._params()
         if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1; nudge (bias ~1e-7 relative)
             a = 1.0 + 1e-7
-        t = np.asarray(t, dtype=float)
+        t, x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, x, T)))
         if (t < 0).any():
             raise ValueError("t must be >= 0")
         log1mz = -np.log1p(t / (alpha + T))
         z = -np.expm1(log1mz)
-        hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        bracket = -np.expm1((a - 1.0) * log1mz) - np.exp((a - 1.0) * log1mz) * (hyp - 1.0)
+        with np.errstate(all="ignore"):
+            hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+            bracket = -np.expm1((a - 1.0) * log1mz) - np.exp((a - 1.0) * log1mz) * (hyp - 1.0)
+            bad = ~np.isfinite(bracket)
+            if bad.any():  # Euler form overflows for very large a (near-homogeneous churn):
+                xb = x[bad]  # the original form is tame there
+                hyp0 = special.hyp2f1(r + xb, b + xb, a + b + xb - 1.0, z[bad])
+                bracket[bad] = -np.expm1((r + xb) * log1mz[bad] + np.log(hyp0))
         return (a + b + x - 1.0) / (a - 1.0) * bracket
 
     def expected_purchases_new_customer(self, t):
@@ -180,7 +236,6 @@ class BetaGeoModel:
     def conditional_expected_purchases(self, t, x, t_x, T):
         """E[Y(t) | x, t_x, T]: expected purchases in the next t time units (FHL 2005 eq. 10)."""
         x, t_x, T, _ = as_summary_arrays(x, t_x, T)
-        t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
         return self.p_alive(x, t_x, T) * self._expected_if_alive(t, x, T)
 
     def probability_of_purchases_in(self, t, x, t_x, T):
