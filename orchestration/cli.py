@@ -70,7 +70,10 @@ def run_everything(settings: Settings, instance=None):
         import dagster as dg
 
         instance = dg.DagsterInstance.get()
-    return job.execute_in_process(instance=instance, raise_on_error=False)
+    # Loggers are only started when the run config names them: ask for the compact progress logger.
+    return job.execute_in_process(
+        instance=instance, raise_on_error=False, run_config={"loggers": {"console": {}}}
+    )
 
 
 def cmd_run(_args: argparse.Namespace) -> int:

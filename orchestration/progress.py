@@ -22,6 +22,14 @@ _SHOWN = {
 }
 
 
+# dagster-dbt's own diagnostics, one per dbt source test or invocation: noise on a terminal.
+_QUIET = (
+    "Logging an `AssetObservation` instead of an `AssetCheckResult`",
+    "A dbt subsetted execution is not being performed",
+    "to take advantage of partial parsing",
+)
+
+
 class ProgressHandler(logging.Handler):
     def __init__(self, stream=None) -> None:
         super().__init__(logging.INFO)
@@ -45,7 +53,10 @@ class ProgressHandler(logging.Handler):
         step = meta.get("step_key") or "run"
         event = meta.get("dagster_event")
         if event is None:
-            return f"{elapsed} {step}: {meta['orig_message']}" if record.levelno >= logging.INFO else None
+            message = meta["orig_message"]
+            if record.levelno < logging.INFO or any(q in message for q in _QUIET):
+                return None
+            return f"{elapsed} {step}: {message}"
         kind = event.event_type_value
         if kind not in _SHOWN:
             return None

@@ -23,32 +23,39 @@ def summarise(warehouse: Path) -> str:
     if not warehouse.exists():
         return f"No warehouse at {warehouse} yet."
     lines: list[str] = []
-    with connect(warehouse, read_only=True) as con:
-        lines.append("Raw layer (rows loaded / rejected):")
-        for entity in ENTITIES:
-            loaded, rejected, files = con.execute(
-                "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0), count(*) "
-                "FROM raw.load_manifest WHERE entity = ?",
-                [entity],
-            ).fetchone()
-            lines.append(f"  {entity:<13} {loaded:>12,} / {rejected:>8,}   from {files} file(s)")
-        reasons = con.execute(
-            "SELECT split_part(reason, '; ', 1) AS r, count(*) FROM raw.rejected_rows GROUP BY 1 "
-            "ORDER BY 2 DESC, 1 LIMIT 6"
-        ).fetchall()
-        if reasons:
-            lines.append("Top rejection reasons: " + "; ".join(f"{r} ({n:,})" for r, n in reasons))
-        bad_files = con.execute("SELECT source_file, reason FROM raw.rejected_files ORDER BY 1").fetchall()
-        for f, reason in bad_files[:5]:
-            lines.append(f"Rejected file {f}: {reason}")
-        if _table_exists(con, "marts", "subscriber_profiles"):
-            n, mailable, as_of = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE is_mailable), max(as_of) FROM marts.subscriber_profiles"
-            ).fetchone()
-            lines.append(f"Subscriber profiles: {n:,} as of {as_of} ({mailable:,} mailable)")
-            for column in ("lifecycle_stage", "rfm_segment"):
-                dist = con.execute(
-                    f"SELECT {column}, count(*) FROM marts.subscriber_profiles GROUP BY 1 ORDER BY 2 DESC"
-                ).fetchall()
-                lines.append(f"  {column}: " + ", ".join(f"{k} {v:,}" for k, v in dist))
+    try:
+        with connect(warehouse, read_only=True) as con:
+            _summarise(con, lines)
+    except duckdb.IOException as exc:  # e.g. another process holds the write lock
+        lines.append(f"(no summary: the warehouse could not be opened read-only: {str(exc).splitlines()[0]})")
     return "\n".join(lines)
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
+    lines.append("Raw layer (rows loaded / rejected):")
+    for entity in ENTITIES:
+        loaded, rejected, files = con.execute(
+            "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0), count(*) "
+            "FROM raw.load_manifest WHERE entity = ?",
+            [entity],
+        ).fetchone()
+        lines.append(f"  {entity:<13} {loaded:>12,} / {rejected:>8,}   from {files} file(s)")
+    reasons = con.execute(
+        "SELECT split_part(reason, '; ', 1) AS r, count(*) FROM raw.rejected_rows GROUP BY 1 "
+        "ORDER BY 2 DESC, 1 LIMIT 6"
+    ).fetchall()
+    if reasons:
+        lines.append("Top rejection reasons: " + "; ".join(f"{r} ({n:,})" for r, n in reasons))
+    bad_files = con.execute("SELECT source_file, reason FROM raw.rejected_files ORDER BY 1").fetchall()
+    for f, reason in bad_files[:5]:
+        lines.append(f"Rejected file {f}: {reason}")
+    if _table_exists(con, "marts", "subscriber_profiles"):
+        n, mailable, as_of = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_mailable), max(as_of) FROM marts.subscriber_profiles"
+        ).fetchone()
+        lines.append(f"Subscriber profiles: {n:,} as of {as_of} ({mailable:,} mailable)")
+        for column in ("lifecycle_stage", "rfm_segment"):
+            dist = con.execute(
+                f"SELECT {column}, count(*) FROM marts.subscriber_profiles GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+            lines.append(f"  {column}: " + ", ".join(f"{k} {v:,}" for k, v in dist))

@@ -1,6 +1,5 @@
 """The dbt project as assets: one asset per model, dbt tests as asset checks, groups by layer."""
 
-from __future__ import annotations
 
 import json
 import os
@@ -40,4 +39,12 @@ def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     args = ["build"]
     if settings.dbt_vars():
         args += ["--vars", json.dumps(settings.dbt_vars())]
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        # If this step fails or is cancelled mid-stream, stop dbt too: an orphaned dbt would keep
+        # the warehouse's write lock and block the next run.
+        if invocation.process.poll() is None:
+            invocation.process.terminate()
+            invocation.process.wait(timeout=30)

@@ -1,6 +1,5 @@
 """Ingestion: every new landing file into the raw layer, with its row accounting checked."""
 
-from __future__ import annotations
 
 import dagster as dg
 
