@@ -1,0 +1,38 @@
+"""The columns of ``marts.subscriber_profiles`` that segmentation reads, checked once with a clear error.
+
+The mart has more columns than these (extra ones are ignored); a missing one would otherwise surface
+as a KeyError deep inside a transform, so every public entry point calls :func:`check_profiles`
+first and names everything that is missing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "check_profiles"]
+
+HOUR_COLUMNS = tuple(f"eng_hour_{h:02d}" for h in range(24))
+DOW_COLUMNS = tuple(f"eng_dow_{d}" for d in range(7))
+
+REQUIRED_COLUMNS = (
+    "subscriber_key", "tenure_days",
+    "orders_total", "orders_180d", "revenue_total", "avg_order_value", "days_since_last_order",
+    "discount_order_share", "avg_discount_share",
+    "sends_total", "sends_90d", "real_opens_total", "clicks_total", "opens_90d",
+    "open_rate_smoothed", "click_rate_smoothed", "days_since_last_open", "days_since_last_click",
+    "engagement_trend", "sends_per_week_90d",
+    *HOUR_COLUMNS, *DOW_COLUMNS, "engagement_events_total",
+    "share_mobile", "share_desktop", "share_tablet",
+    "top_content_topic", "top_content_topic_click_rate", "top_offer_type", "top_offer_type_click_rate",
+    "top_category", "discount_click_lift",
+    "days_since_last_visit", "page_views_90d", "product_views_90d", "cart_adds_90d", "abandoned_carts_90d",
+)
+
+
+def check_profiles(df) -> None:
+    """Raise ``TypeError`` unless ``df`` is a DataFrame and ``ValueError`` naming every missing column."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of subscriber_profiles rows, got {type(df).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError("subscriber_profiles is missing required column(s): " + ", ".join(missing))

@@ -1,0 +1,298 @@
+"""Tests of behavioural segment discovery (``ml.segmentation``) on small hand-made data."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from ml.segmentation import (ASSIGNMENT_COLUMNS, PROFILE_COLUMNS, REQUIRED_COLUMNS, MacroSegmenter,
+                             MicroSegmenter, ProfileFeaturizer, SegmentationModel, SegmentProfiler,
+                             SegmentResponse, SegmentTraits, build_names, check_gates, choose_k,
+                             match_segments, moved_between)
+from ml.segmentation.identity import macro_id
+
+GROUPS = ("vip", "night_owl", "dormant", "discount")
+
+
+def make_profiles(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """Profiles-like rows from four planted groups (``group`` column), with every required column."""
+    rng = np.random.default_rng(seed)
+    g = np.arange(n) % len(GROUPS)
+    vip, night, dormant, disc = (g == i for i in range(4))
+    orders = np.where(vip, rng.poisson(12, n), np.where(disc, rng.poisson(3, n), rng.poisson(0.2, n)))
+    orders = np.where(dormant, 0, orders)
+    aov = np.where(vip, rng.normal(160, 20, n), rng.normal(45, 8, n)).clip(5)
+    sends = rng.poisson(30, n)
+    open_p = np.where(dormant, 0.0, np.where(vip, 0.5, 0.3))
+    opens = rng.binomial(sends, open_p)
+    clicks = rng.binomial(opens, np.where(disc, 0.3, 0.15))
+    hour = np.where(night, 23, np.where(vip, 9, 13))
+    df = pd.DataFrame({
+        "subscriber_key": [f"k{i:05d}" for i in range(n)],
+        "as_of": pd.Timestamp("2026-09-30", tz="UTC"),
+        "tenure_days": np.where(dormant, rng.integers(1000, 1500, n), rng.integers(400, 800, n)),
+        "country": "GB", "timezone": "Europe/London", "signup_source": "web_form", "is_mailable": True,
+        "orders_total": orders, "orders_30d": 0, "orders_90d": np.minimum(orders, rng.poisson(1, n)),
+        "orders_180d": np.minimum(orders, rng.poisson(np.where(vip, 5, 1), n)),
+        "revenue_total": orders * aov, "revenue_90d": 0.0,
+        "avg_order_value": np.where(orders > 0, aov, np.nan),
+        "days_since_last_order": np.where(orders > 0, rng.integers(1, 60, n), np.nan),
+        "discount_order_share": np.where(orders > 0, np.where(disc, 0.8, 0.05), np.nan),
+        "avg_discount_share": np.where(orders > 0, np.where(disc, 0.3, 0.01), np.nan),
+        "sends_total": sends, "sends_90d": sends // 4, "real_opens_total": opens, "clicks_total": clicks,
+        "opens_90d": opens // 4, "open_rate_smoothed": (opens + 2) / (sends + 10),
+        "click_rate_smoothed": (clicks + 0.3) / (sends + 10),
+        "days_since_last_open": np.where(opens > 0, rng.integers(1, 40, n), np.nan),
+        "days_since_last_click": np.where(clicks > 0, rng.integers(1, 60, n), np.nan),
+        "engagement_trend": rng.normal(0, 0.05, n), "sends_per_week_90d": sends / 78.0,
+        "engagement_events_total": opens + clicks,
+        "share_mobile": np.where(opens > 0, np.where(night, 0.95, 0.3), np.nan),
+        "share_desktop": np.where(opens > 0, np.where(night, 0.05, 0.6), np.nan),
+        "share_tablet": np.where(opens > 0, np.where(night, 0.0, 0.1), np.nan),
+        "top_content_topic": np.where(clicks > 0, np.where(vip, "home", "fashion"), None),
+        "top_content_topic_click_rate": np.where(clicks > 0, 0.1, np.nan),
+        "top_offer_type": np.where(clicks > 0, np.where(disc, "discount", "new_arrival"), None),
+        "top_offer_type_click_rate": np.where(clicks > 0, 0.1, np.nan),
+        "top_category": np.where(orders > 0, np.where(vip, "home", "fashion"), None),
+        "discount_click_lift": np.where(disc, 0.06, -0.005),
+        "days_since_last_visit": np.where(dormant, np.nan, rng.integers(1, 90, n)),
+        "page_views_90d": np.where(dormant, 0, rng.poisson(4, n)),
+        "product_views_90d": np.where(dormant, 0, rng.poisson(np.where(vip, 12, 3), n)),
+        "cart_adds_90d": rng.poisson(np.where(vip, 2, 0.3), n), "abandoned_carts_90d": rng.poisson(0.2, n),
+        "email": [f"person{i}@example.com" for i in range(n)],  # extra columns are tolerated, never used
+        "group": np.array(GROUPS)[g],
+    })
+    for h in range(24):
+        dist = np.minimum(abs(h - hour), 24 - abs(h - hour))
+        df[f"eng_hour_{h:02d}"] = np.where(opens > 0, np.exp(-dist**2 / 2.0), 0.0)
+    total = df[[f"eng_hour_{h:02d}" for h in range(24)]].sum(axis=1).replace(0, 1)
+    for h in range(24):
+        df[f"eng_hour_{h:02d}"] /= total
+    for d in range(7):
+        df[f"eng_dow_{d}"] = np.where(opens > 0, 1 / 7, 0.0)
+    return df
+
+
+def blobs(n_per: int = 300, k: int = 5, dim: int = 6, spread: float = 0.3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 6, (k, dim))
+    y = np.repeat(np.arange(k), n_per)
+    return (centers[y] + rng.normal(0, spread, (len(y), dim))).astype(np.float32), y, centers
+
+
+# -- features ------------------------------------------------------------------------------------------
+def test_featurizer_names_groups_and_missing_columns():
+    df = make_profiles(400)
+    f = ProfileFeaturizer().fit(df)
+    X = f.transform(df)
+    names = list(f.get_feature_names_out())
+    assert X.shape == (400, len(names)) and np.isfinite(X).all()
+    assert {"never_opened", "hour_sin", "hour_cos", "hour_concentration", "weekend_share"} <= set(names)
+    assert sum(len(v) for v in f.feature_groups().values()) == len(names)
+    assert not any("email" in n for n in names)
+    with pytest.raises(ValueError, match="days_since_last_open.*share_mobile|share_mobile"):
+        f.transform(df.drop(columns=["days_since_last_open", "share_mobile"]))
+    assert "subscriber_key" in REQUIRED_COLUMNS
+
+
+def test_featurizer_hours_are_cyclic_and_never_is_explicit():
+    df = make_profiles(400)
+    f = ProfileFeaturizer(balance_groups=False).fit(df)
+    two = df.iloc[[1, 1, 2]].copy()
+    for h in range(24):
+        two[f"eng_hour_{h:02d}"] = 0.0
+    two.iloc[0, two.columns.get_loc("eng_hour_23")] = 1.0
+    two.iloc[1, two.columns.get_loc("eng_hour_01")] = 1.0
+    two.iloc[2, two.columns.get_loc("eng_hour_12")] = 1.0
+    two["engagement_events_total"] = 40
+    X = pd.DataFrame(f.transform(two), columns=f.get_feature_names_out())
+    d_23_01 = np.hypot(*(X.loc[0, ["hour_sin", "hour_cos"]] - X.loc[1, ["hour_sin", "hour_cos"]]))
+    d_23_12 = np.hypot(*(X.loc[0, ["hour_sin", "hour_cos"]] - X.loc[2, ["hour_sin", "hour_cos"]]))
+    assert d_23_01 < d_23_12 / 3  # 23:00 is close to 01:00, far from noon
+    Xd = pd.DataFrame(f.transform(df), columns=f.get_feature_names_out())
+    never = df["days_since_last_open"].isna().to_numpy()
+    assert Xd.loc[never, "never_opened"].nunique() == 1 and Xd.loc[~never, "never_opened"].nunique() == 1
+    assert Xd.loc[never, "never_opened"].iloc[0] > Xd.loc[~never, "never_opened"].iloc[0]
+
+
+# -- macro -----------------------------------------------------------------------------------------
+def test_macro_recovers_blobs_and_chooses_true_k():
+    X, y, _ = blobs()
+    m = MacroSegmenter(k_range=(2, 8), selection_sample=1500, eval_sample=600, n_bootstrap=3,
+                       random_state=0).fit(X)
+    assert m.n_clusters_ == 5
+    assert adjusted_rand_score(y, m.predict(X)) > 0.99
+    assert set(m.scores_["k"]) == set(range(2, 9)) and m.stability_ > 0.95
+
+
+def test_macro_confidence_in_unit_interval_and_lower_at_boundaries():
+    X, y, _ = blobs(spread=1.0, k=3, seed=1)
+    m = MacroSegmenter(k_range=(3, 3), selection_sample=900, eval_sample=500, n_bootstrap=3,
+                       random_state=0).fit(X)
+    P = m.predict_proba(X)
+    assert np.all((P >= 0) & (P <= 1)) and np.allclose(P.sum(axis=1), 1, atol=1e-5)
+    c = m.cluster_centers_
+    at_centre = m.predict_with_confidence(c)[1]
+    d = ((c[:, None] - c[None]) ** 2).sum(-1) + np.eye(3) * 1e9
+    i, j = np.unravel_index(d.argmin(), d.shape)  # the two closest centres: their midpoint is a boundary
+    midpoint = m.predict_with_confidence(((c[i] + c[j]) / 2)[None, :])[1]
+    assert at_centre.min() > 0.9 and midpoint[0] < 0.7 and midpoint[0] < at_centre.min()
+
+
+def test_choose_k_rule():
+    scores = pd.DataFrame({"k": [3, 4, 5, 6], "silhouette": [0.50, 0.48, 0.30, 0.47],
+                           "stability": [0.99, 0.95, 0.97, 0.60]})
+    assert choose_k(scores, 0.8, 0.05) == 4  # 6 is unstable, 5 too poorly separated
+    assert choose_k(scores, 0.999, 0.05) == 3  # nothing stable enough: the most stable
+
+
+# -- micro -----------------------------------------------------------------------------------------
+def test_micro_min_size_and_confidence():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (900, 4)), rng.normal(8, 1, (300, 4)), rng.normal(-8, 0.5, (20, 4))])
+    macro = np.r_[np.zeros(900, int), np.ones(320, int)]
+    mic = MicroSegmenter(min_size=60, per_sqrt=0.5, random_state=0).fit(X, macro)
+    labels, conf = mic.predict_with_confidence(X, macro)
+    for m in (0, 1):
+        sizes = np.bincount(labels[macro == m])
+        assert sizes.min() >= 60 and len(sizes) == len(mic.centers_[m])
+    assert len(mic.centers_[0]) > 1 and np.all((conf >= 0) & (conf <= 1))
+    assert mic.n_micro_ == sum(len(c) for c in mic.centers_.values())
+
+
+# -- names and reasons -----------------------------------------------------------------------------
+def test_names_from_traits_are_deterministic_and_unique():
+    segs = [SegmentTraits({"night": 1.5, "discount": 1.2, "mobile": 0.4}, buyer_share=0.6),
+            SegmentTraits({"weekend": 1.1, "value": 0.1}, buyer_share=0.7, topic="home"),
+            SegmentTraits({"night": 1.4, "discount": 1.0, "mobile": 0.3}, buyer_share=0.6),
+            SegmentTraits({"tenure": -2.0, "open_rate": 0.8}, buyer_share=0.05)]
+    names = build_names(segs)
+    assert names == build_names(segs)
+    assert len(set(names)) == len(names)
+    assert names[0] == "night-owl mobile discount seekers"
+    assert names[1] == "weekend home buyers"
+    assert names[2] != names[0] and "discount seekers" in names[2]
+    assert names[3] == "new engaged readers"
+
+
+def test_reasons_name_the_right_traits():
+    df = make_profiles(800)
+    labels = np.where(df["group"] == "night_owl", "A", "B")
+    prof = SegmentProfiler().fit(df, labels)
+    traits_a = dict(prof.key_traits_["A"])
+    assert traits_a["night"] > 1 and traits_a["mobile"] > 1
+    reasons = prof.reasons(df, labels)
+    night_rows = np.flatnonzero(labels == "A")
+    assert all("late at night" in r and "mobile" in r for r in reasons[night_rows[:20]])
+    table = prof.profiles_.set_index("segment_id")
+    assert table.loc["A", "recommended_send_hour"] in (22, 23, 0)
+    assert "night-owl" in table.loc["A", "name"] and table.loc["A", "size"] == len(night_rows)
+    assert table["name"].is_unique and list(table.reset_index().columns) == list(PROFILE_COLUMNS)
+
+
+# -- identity ----------------------------------------------------------------------------------------
+def test_stable_ids_follow_permuted_centroids_and_count_moves():
+    rng = np.random.default_rng(3)
+    old = rng.normal(0, 3, (5, 8))
+    old_ids = [macro_id(i) for i in range(1, 6)]
+    old_names = [f"name {i}" for i in range(5)]
+    perm = np.array([3, 0, 4, 1, 2])
+    new = np.vstack([old[perm] + rng.normal(0, 0.05, (5, 8)), np.full((1, 8), 40.0)])  # + a new segment
+    match = match_segments(new, old, old_ids, old_names, max_distance=1.0)
+    assert match.ids[:5] == [old_ids[p] for p in perm] and match.names[:5] == [old_names[p] for p in perm]
+    assert match.ids[5] == "M06" and match.names[5] is None and match.matched_old[5] is None
+    keys = [f"k{i}" for i in range(10)]
+    before = pd.Series(["M01"] * 5 + ["M02"] * 5, index=keys)
+    after = pd.Series(["M01"] * 4 + ["M02"] * 4 + ["M06"] * 2, index=keys)
+    moved = moved_between(before, after)
+    assert moved["compared"] == 10 and moved["moved"] == 3
+    assert moved["flows"].iloc[0].to_dict() == {"from": "M02", "to": "M06", "subscribers": 2}
+
+
+# -- gates and similarity ------------------------------------------------------------------------------
+def test_gate_fails_for_too_small_segment():
+    sp = pd.DataFrame({"segment_id": ["M01", "M02", "M01-01", "M02-01"], "level": ["macro", "macro", "micro", "micro"],
+                       "name": ["a", "b", "a", "b"], "size": [950, 30, 950, 30], "share": [0.97, 0.03, 0.97, 0.03]})
+    metrics = {"stability": 0.95, "silhouette": 0.3, "mean_confidence": 0.9, "min_size": 50}
+    report = check_gates(sp, metrics, max_share=1.0)
+    assert not report.passed
+    assert [c.name for c in report.checks if not c.passed] == ["min_segment_size"]
+    assert "M02 (30)" in report.reasons[0]
+    ok = check_gates(sp, metrics, min_size=10, max_share=1.0)
+    assert ok.passed
+    worse = check_gates(sp, metrics, {"silhouette": 0.5}, min_size=10, max_share=1.0)
+    assert [c.name for c in worse.checks if not c.passed] == ["criterion_vs_champion"]
+
+
+def test_segment_response_shrinks_and_finds_alike_segments():
+    rows = []
+    for seg, rates in {"A": (0.10, 0.02, 0.02), "B": (0.11, 0.02, 0.03), "C": (0.02, 0.10, 0.02)}.items():
+        for topic, r in zip(("home", "tech", "food"), rates):
+            rows.append((seg, topic, 5000, int(r * 5000)))
+    rows.append(("D", "home", 4, 4))  # tiny cell: 100 % raw rate
+    hist = pd.DataFrame(rows, columns=["segment_id", "content_topic", "sends", "clicks"])
+    resp = SegmentResponse(prior_strength=200).fit(hist)
+    d = resp.rates_.set_index(["segment_id", "item"])
+    assert d.loc[("D", "home"), "raw_rate"] == 1.0 and d.loc[("D", "home"), "rate"] < 0.15
+    assert resp.most_similar("A", 1).index[0] == "B"
+    assert resp.best_items()["C"] == "tech"
+    assert set(resp.order_) == {"A", "B", "C", "D"}
+    assert SegmentResponse().fit(hist).prior_strength_ > 0
+
+
+# -- end to end --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fitted():
+    df = make_profiles(1600, seed=1)
+    model = SegmentationModel(k_range=(2, 7), n_bootstrap=3, min_size=40, random_state=0)
+    return df, model.fit(df.drop(columns=["group"]))
+
+
+def test_end_to_end_fit_assign(fitted):
+    df, model = fitted
+    out = model.assign(df)
+    assert list(out.columns[:len(ASSIGNMENT_COLUMNS)]) == list(ASSIGNMENT_COLUMNS)
+    assert len(out) == len(df) and out["subscriber_key"].tolist() == df["subscriber_key"].tolist()
+    assert adjusted_rand_score(df["group"], out["macro_segment_id"]) > 0.9
+    assert out["macro_segment_id"].str.fullmatch(r"M\d\d").all()
+    assert out["micro_segment_id"].str.fullmatch(r"M\d\d-\d\d").all()
+    assert (out["micro_segment_id"].str[:3] == out["macro_segment_id"]).all()
+    assert out["segment_confidence"].between(0, 1).all() and out["segment_reason"].str.len().gt(0).all()
+    sp = model.segment_profiles_
+    assert list(sp.columns) == list(PROFILE_COLUMNS)
+    assert sp.groupby("level")["name"].apply(lambda s: s.is_unique).all()
+    micro = sp[sp["level"] == "micro"]
+    assert (micro["size"] >= 40).all() and set(micro["parent_segment_id"]) == set(sp.loc[sp.level == "macro", "segment_id"])
+    assert model.metrics_["k"] == 4 and set(model.metrics_["stability_per_k"]) == set(range(2, 8))
+    assert check_gates(sp, model.gate_metrics(), min_size=40, max_share=0.6).passed
+    night = out.loc[df["group"].eq("night_owl").to_numpy(), "macro_segment_name"].mode()[0]
+    assert "night-owl" in night
+    assert not out.astype(str).apply(lambda c: c.str.contains("@")).any().any()  # no addresses
+
+
+def test_refit_keeps_ids_and_names_and_pickles(fitted):
+    df, model = fitted
+    again = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(again.assign(df), model.assign(df))
+    shuffled = df.sample(frac=1.0, random_state=5).drop(columns=["group"]).reset_index(drop=True)
+    refit = SegmentationModel(k_range=(2, 7), n_bootstrap=3, min_size=40, random_state=7).fit(shuffled, previous=model)
+    old = model.assign(df).set_index("subscriber_key")
+    new = refit.assign(df).set_index("subscriber_key")
+    assert (old["macro_segment_id"] == new["macro_segment_id"]).mean() > 0.95
+    assert (old["macro_segment_name"] == new["macro_segment_name"]).mean() > 0.95
+    assert refit.metrics_["moved"] <= 0.05 * len(df) and refit.metrics_["retired_macro_ids"] == []
+
+
+def test_campaign_response_updates_recommended_content(fitted):
+    _, model = fitted
+    model = pickle.loads(pickle.dumps(model))
+    ids = model.macro_ids_
+    hist = pd.DataFrame({"segment_id": ids * 2, "content_topic": ["kids"] * len(ids) + ["home"] * len(ids),
+                         "sends": 1000, "clicks": [90] * len(ids) + [10] * len(ids)})
+    model.use_campaign_response(SegmentResponse(prior_strength=50).fit(hist))
+    sp = model.segment_profiles_.set_index("segment_id")
+    assert all(sp.loc[i, "recommended_content"].startswith("topic: kids; offer: ") for i in ids)
