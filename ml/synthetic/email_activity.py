@@ -24,7 +24,7 @@ from .population import NEVER, Population, engagement_multiplier
 
 ANNOUNCEMENT = OFFERS.index("announcement")
 FATIGUE_TAU = 10 * DAY
-ROWS_PER_SEND = 2.6  # e-mail event rows per send, measured; calibrates the send volume
+ROWS_PER_SEND = 2.5  # calibrates the send volume (measured rows per send ~2.6: lands at ~54 rows per person)
 
 
 @dataclass
@@ -134,12 +134,13 @@ def simulate_email(pop: Population, camps: Campaigns, clock: ZoneClock, sink, se
         opened = deliv & (rng.random(r) < np.clip(p_open, 0.0, 0.97))
         o = np.flatnonzero(opened)
         po = R[o]
-        first_open = engagement_times(rng, clock, pop.zone[po], pop.hour[po], pop.dow[po], s[o] + 5)
+        first_open = engagement_times(rng, clock, pop.zone[po], pop.hour[po], pop.dow[po], s[o] + 5,
+                                      p_dow=pop.dow_habit[po], noise=0.05)
         live = first_open < churned[o]
         o, po, first_open = o[live], po[live], first_open[live]
         last_engaged[po] = np.maximum(last_engaged[po], first_open)
         open_dev = _device(rng, pop.devices[po])
-        n_more = rng.poisson(0.45, len(o))
+        n_more = rng.poisson(0.3, len(o))
         more = np.repeat(np.arange(len(o)), n_more)
         more_t = first_open[more] + 20 + rng.exponential(0.6 * HOUR, len(more)).astype(np.int64)
         keep_more = more_t < churned[o][more]

@@ -66,13 +66,14 @@ def build_population(n: int, rng: np.random.Generator, start: int, as_of: int, e
     mpp = rng.random(n) < centre("mpp")
     web_rate = centre("web_rate") * rng.lognormal(-0.18, 0.6, n)
     cart_p = _beta(rng, centre("cart_p"), 8.0)
-    intensity = centre("intensity") * rng.lognormal(-0.125, 0.5, n)
+    intensity = centre("intensity") * rng.lognormal(-0.03, 0.25, n)
     fatigue_sens = rng.gamma(2.0, centre("fatigue") / 2.0)
     baseline_share = centre("baseline_share")
     seasonal = centre("seasonal")
     app_p = centre("app_p")
+    dow_habit = centre("dow_habit")
 
-    devices = _dirichlet_rows(rng, 12.0 * np.array([p.devices for p in PERSONAS])[persona])
+    devices = _dirichlet_rows(rng, 30.0 * np.array([p.devices for p in PERSONAS])[persona])
     # preferred local hour: a persona centre plus a personal shift; weekday from persona weights
     hour = np.empty(n, dtype=np.int64)
     dow = np.empty(n, dtype=np.int64)
@@ -83,10 +84,10 @@ def build_population(n: int, rng: np.random.Generator, start: int, as_of: int, e
         hour[idx] = hs[rng.choice(len(hs), len(idx), p=hw / hw.sum())]
         dw = np.asarray(p.dows, dtype=np.float64)
         dow[idx] = rng.choice(7, len(idx), p=dw / dw.sum())
-    hour = (hour + np.rint(rng.normal(0.0, 0.9, n)).astype(np.int64)) % 24
+    hour = (hour + np.rint(rng.normal(0.0, 0.5, n)).astype(np.int64)) % 24
 
     topic_centre = np.array([np.asarray(p.topics) / sum(p.topics) for p in PERSONAS])[persona]
-    topic_w = _dirichlet_rows(rng, 6.0 * topic_centre)
+    topic_w = _dirichlet_rows(rng, 8.0 * topic_centre)
     cat_w = _dirichlet_rows(rng, 6.0 * (0.6 * topic_w + 0.4 * topic_centre))
     offer_mult = np.array([p.offers for p in PERSONAS])[persona] * rng.lognormal(0.0, 0.25, (n, len(OFFERS)))
 
@@ -94,8 +95,8 @@ def build_population(n: int, rng: np.random.Generator, start: int, as_of: int, e
     profile = np.array([p.signup for p in PERSONAS])[persona]
     u = rng.random(n)
     before = start - (4 * YEAR * rng.random(n)).astype(np.int64)
-    inside = start + ((as_of - start) * rng.beta(1.4, 1.0, n)).astype(np.int64)
-    created = np.where(u < 0.45, before, inside)
+    inside = start + ((as_of - start) * rng.beta(1.0, 1.15, n)).astype(np.int64)  # few very new signups
+    created = np.where(u < 0.68, before, inside)
     old = profile == "old"
     created[old] = np.where(u[old] < 0.75, before[old],
                             _uniform_between(rng, np.full(old.sum(), start), np.full(old.sum(), as_of - 300 * DAY)))
@@ -110,8 +111,9 @@ def build_population(n: int, rng: np.random.Generator, start: int, as_of: int, e
     clock0 = np.maximum(created, start - np.where(persona == PERSONAS.index(_by_name("dormant")), 365, 120) * DAY)
     churned = clock0 + (rng.exponential(1.0, n) / np.maximum(hazard, 1e-6) * YEAR).astype(np.int64)
     lapse = decay_kind == "lapse"
-    decay_start[lapse] = _uniform_between(rng, np.maximum(created[lapse], start - 60 * DAY),
-                                          np.full(lapse.sum(), as_of + 90 * DAY))
+    # lapsing now: interest starts to fade in the last months of the history (or soon after)
+    decay_start[lapse] = _uniform_between(rng, np.maximum(created[lapse], as_of - 270 * DAY),
+                                          np.full(lapse.sum(), as_of + 30 * DAY))
     decay_tau[lapse] = 90 * DAY * rng.lognormal(0.0, 0.4, lapse.sum())
     fade = (decay_tau[lapse] * rng.gamma(2.0, 1.0, lapse.sum())).astype(np.int64)
     churned[lapse] = np.minimum(churned[lapse], decay_start[lapse] + fade)
@@ -183,7 +185,7 @@ def build_population(n: int, rng: np.random.Generator, start: int, as_of: int, e
         persona=persona, open_p=open_p, click_p=click_p, purchase_rate=purchase_rate, aov=aov,
         discount_sens=discount_sens, hazard=hazard, mpp=mpp, web_rate=web_rate, cart_p=cart_p,
         intensity=intensity, intensity_pref=intensity_pref, fatigue_sens=fatigue_sens,
-        baseline_share=baseline_share, seasonal=seasonal, app_p=app_p, devices=devices,
+        baseline_share=baseline_share, seasonal=seasonal, app_p=app_p, dow_habit=dow_habit, devices=devices,
         hour=hour, dow=dow, topic_w=topic_w, cat_w=cat_w, offer_mult=offer_mult, fav_topic=fav_topic,
         fav_cat=cat_w.argmax(axis=1), fav_offer=offer_mult.argmax(axis=1),
         created=created, churned=churned, decay_start=decay_start, decay_tau=decay_tau, dead=dead,
