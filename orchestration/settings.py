@@ -54,6 +54,12 @@ class Settings:
     def data_dir(self) -> Path:
         return self.warehouse.parent
 
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        """Where MLflow keeps run artefacts and models: an absolute folder beside the warehouse (an
+        experiment created without one puts artefacts relative to whatever the working directory is)."""
+        return self.data_dir / "mlartifacts"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: the absolute warehouse path."""
         return {"MAILSIFT_WAREHOUSE": str(self.warehouse)}

@@ -70,3 +70,15 @@ def bootstrap(con: duckdb.DuckDBPyConnection, salt: str) -> None:
             "The warehouse was built with a different subscriber_key salt than the salt file holds. "
             "Restore the original salt file (MAILSIFT_SALT_FILE) or start from a new warehouse."
         )
+
+
+def read_table(path: Path, schema: str, table: str, order_by: str | None = None):
+    """A whole warehouse table as a pandas DataFrame (read-only connection, closed afterwards)."""
+    import re
+
+    for name in (schema, table, order_by or "x"):
+        if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+    with connect(path, read_only=True) as con:
+        sql = f"SELECT * FROM {schema}.{table}" + (f" ORDER BY {order_by}" if order_by else "")
+        return con.execute(sql).df()

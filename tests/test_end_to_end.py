@@ -21,7 +21,36 @@ def generated(isolated_settings, dbt_manifest):
     return isolated_settings
 
 
-def test_generate_run_and_rerun(generated):
+def _serving_checks(settings, n):
+    """The contract's segment tables: everyone assigned, ids known, names unique, Parquet copies equal."""
+    with connect(settings.warehouse, read_only=True) as con:
+        seg = con.execute("SELECT * FROM serving.subscriber_segments").df()
+        prof = con.execute("SELECT * FROM serving.segment_profiles").df()
+        keys = {r[0] for r in con.execute("SELECT subscriber_key FROM marts.subscriber_profiles").fetchall()}
+    assert len(seg) == n and set(seg["subscriber_key"]) == keys
+    assert seg[["macro_segment_id", "micro_segment_id", "segment_reason", "lifecycle_stage"]].notna().all().all()
+    assert set(seg["macro_segment_id"]) | set(seg["micro_segment_id"]) <= set(prof["segment_id"])
+    assert not prof.duplicated(["level", "name"]).any()
+    macro = prof[prof["level"] == "macro"]
+    assert 2 <= len(macro) and macro["size"].sum() == n and abs(macro["share"].sum() - 1) < 1e-9
+    assert seg["run_id"].nunique() == 1 and seg["run_id"].iloc[0] != "manual"
+    published = pd.read_parquet(settings.serving_dir / "subscriber_segments.parquet")
+    assert len(published) == n and set(published["subscriber_key"]) == keys
+    assert len(pd.read_parquet(settings.serving_dir / "segment_profiles.parquet")) == len(prof)
+    return seg, prof
+
+
+def _no_address_anywhere(settings, emails):
+    """No e-mail address in any MLflow artefact or published serving file (byte scan)."""
+    needles = [e.encode() for e in sorted(emails)[:200]] + [b"@example."]
+    files = [p for root in (settings.mlflow_artifact_root, settings.serving_dir) for p in root.rglob("*") if p.is_file()]
+    assert len(files) >= 8
+    for path in files:
+        blob = path.read_bytes()
+        assert not any(n in blob for n in needles), path
+
+
+def test_generate_run_and_rerun(generated, monkeypatch):
     settings = generated
     truth = pd.read_parquet(settings.landing_dir / "truth" / "subscribers.parquet")
     meta = json.loads((settings.landing_dir / "truth" / "meta.json").read_text())
@@ -46,13 +75,37 @@ def test_generate_run_and_rerun(generated):
     assert str(max_as_of) <= meta["as_of"].replace("T", " ")
     assert sum(lifecycle.values()) == N and len(lifecycle) >= 4
 
-    # a second run finds nothing new to load and rebuilds the same profiles
+    seg1, _ = _serving_checks(settings, N)
+    assert set(seg1["model_version"]) == {"1"}
+    _no_address_anywhere(settings, emails)
+    from orchestration import model_registry as registry
+
+    registry.configure(settings)
+    assert registry.champion("mailsift-segmentation").version == 1
+
+    # a second run finds nothing new to load and rebuilds the same profiles; its retrained model is made
+    # to fail a gate here: it is registered but not promoted, and assignment keeps using the champion
+    import orchestration.assets.segmentation as seg_assets
+    from ml.segmentation import check_gates
+
+    def failing_gates(*args, **kwargs):
+        return check_gates(*args, **{**kwargs, "min_stability": 1.01})
+
+    monkeypatch.setattr(seg_assets, "check_gates", failing_gates)
     second = run_everything(settings, instance=dg.DagsterInstance.ephemeral())
     assert second.success
     mats = {m.asset_key.to_user_string(): m.metadata for m in second.asset_materializations_for_node("raw_landing")}
     assert mats["raw/load_manifest"]["files_loaded"].value == 0
     with connect(settings.warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.subscriber_profiles").fetchone()[0] == N
+    seg2, _ = _serving_checks(settings, N)
+    assert set(seg2["model_version"]) == {"1"}  # v2 failed its gate: the champion v1 assigned
+    assert seg2.set_index("subscriber_key")["micro_segment_id"].equals(
+        seg1.set_index("subscriber_key")["micro_segment_id"].reindex(seg2["subscriber_key"]))
+    from mlflow import MlflowClient
+
+    versions = {int(v.version): v.aliases for v in MlflowClient().search_model_versions("name='mailsift-segmentation'")}
+    assert versions == {1: ["champion"], 2: []}
 
 
 def test_run_without_landing_folder_says_so(isolated_settings, capsys):

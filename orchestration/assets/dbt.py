@@ -13,11 +13,11 @@ from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
-LAYERS = ("staging", "intermediate", "marts")
+LAYERS = ("staging", "intermediate", "marts", "serving")
 
 
 class MailsiftTranslator(DagsterDbtTranslator):
-    """Models are grouped by their folder (staging / intermediate / marts)."""
+    """Models are grouped by their folder (staging / intermediate / marts / serving)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -30,12 +30,16 @@ class MailsiftTranslator(DagsterDbtTranslator):
 translator = MailsiftTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
-            pool=WAREHOUSE_POOL)
-def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+SERVING_SELECTION = "path:models/serving"
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` of the selected models: runs them and their tests in dependency order."""
     settings = warehouse.settings()
     os.environ.update(settings.dbt_env())  # dbt runs from dbt_project/: hand it the absolute path
+    # The serving tables stamp the run on every row. An environment variable, not a --vars entry:
+    # a changed var makes dbt re-parse the whole project, a changed env_var only the models using it.
+    os.environ["MAILSIFT_RUN_ID"] = context.run.run_id
     args = ["build"]
     if settings.dbt_vars():
         args += ["--vars", json.dumps(settings.dbt_vars())]
@@ -48,3 +52,17 @@ def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=30)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
+            pool=WAREHOUSE_POOL, exclude=SERVING_SELECTION)
+def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Staging, intermediate and marts: landing data to subscriber profiles."""
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
+            pool=WAREHOUSE_POOL, select=SERVING_SELECTION, name="mailsift_dbt_serving")
+def mailsift_dbt_serving(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """The serving tables of the data contract, over the model outputs in the ``ml`` schema."""
+    yield from _build(context, dbt, warehouse)

@@ -1,0 +1,83 @@
+"""Writing model outputs into the warehouse and publishing the serving tables as Parquet.
+
+Two statements Python must run itself, kept here: loading a model's output frame into the ``ml``
+schema (the dbt ``serving`` models read it from there and add the contract's columns), and copying
+the finished ``serving`` tables to Parquet files for tools that cannot open the warehouse while it is
+being written. Both are all-or-nothing for a reader: a table is replaced inside one transaction, a
+Parquet file is written beside its target and renamed over it (an atomic rename on one file system),
+so a reader sees the previous version or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+ML_SCHEMA = "ml"
+SERVING_SCHEMA = "serving"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    # Table names come from this code base, never from users; still, refuse anything that is not a
+    # plain identifier rather than paste it into SQL.
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame) -> int:
+    """Replace ``schema.table`` with ``frame`` in one transaction; returns the row count."""
+    target = f"{_ident(schema)}.{_ident(table)}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+    con.register("__mailsift_frame", frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mailsift_frame")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("__mailsift_frame")
+    return len(frame)
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                       [schema]).fetchall()
+    return {r[0] for r in rows}
+
+
+def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_dir: Path,
+                    run_id: str) -> dict[str, int]:
+    """Copy ``serving.<table>`` to ``out_dir/<table>.parquet`` (write aside, then rename); row counts.
+
+    A ``_published.json`` beside them records the run, the time and the row count of every file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    present = existing_tables(con, SERVING_SCHEMA)
+    counts: dict[str, int] = {}
+    for table in tables:
+        if table not in present:
+            continue
+        arrow = con.sql(f"SELECT * FROM {SERVING_SCHEMA}.{_ident(table)}").to_arrow_table()
+        final = out_dir / f"{table}.parquet"
+        tmp = out_dir / f".{table}.parquet.{os.getpid()}.tmp"
+        pq.write_table(arrow, tmp)
+        os.replace(tmp, final)
+        counts[table] = arrow.num_rows
+    manifest = {"run_id": run_id, "published_at": datetime.now(timezone.utc).isoformat(), "rows": counts}
+    tmp = out_dir / f"._published.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, out_dir / "_published.json")
+    return counts

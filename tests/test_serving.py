@@ -1,0 +1,48 @@
+"""Writing model outputs and publishing serving files: all or nothing, for a reader."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.serving import publish_parquet, replace_table
+
+
+def test_replace_table_swaps_whole_tables_and_keeps_the_old_one_on_failure(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert replace_table(con, "ml", "t", pd.DataFrame({"k": ["a", "b"], "v": [1, 2]})) == 2
+    assert replace_table(con, "ml", "t", pd.DataFrame({"k": ["c"], "v": [3]})) == 1
+    assert con.sql("SELECT k, v FROM ml.t").fetchall() == [("c", 3)]
+    # a frame DuckDB cannot store (bytes and integers in one column) fails inside the transaction
+    bad = pd.DataFrame({"k": ["x", "y"], "v": [b"bytes", 1]})
+    with pytest.raises(Exception):
+        replace_table(con, "ml", "t", bad)
+    assert con.sql("SELECT k, v FROM ml.t").fetchall() == [("c", 3)]
+
+
+def test_replace_table_refuses_names_that_are_not_identifiers(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(ValueError, match="identifier"):
+        replace_table(con, "ml", "t; DROP TABLE x", pd.DataFrame({"a": [1]}))
+
+
+def test_publish_parquet_writes_every_table_and_a_manifest(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA serving")
+    con.execute("CREATE TABLE serving.a AS SELECT range AS i FROM range(5)")
+    con.execute("CREATE TABLE serving.b AS SELECT 'x' AS s")
+    out = tmp_path / "serving"
+    counts = publish_parquet(con, ["a", "b", "not_built_yet"], out, run_id="r1")
+    assert counts == {"a": 5, "b": 1}
+    assert pq.read_table(out / "a.parquet").column("i").to_pylist() == [0, 1, 2, 3, 4]
+    manifest = json.loads((out / "_published.json").read_text())
+    assert manifest["run_id"] == "r1" and manifest["rows"] == {"a": 5, "b": 1}
+    assert sorted(p.name for p in out.iterdir()) == ["_published.json", "a.parquet", "b.parquet"]  # no temp files
+    # republishing replaces the file
+    con.execute("CREATE OR REPLACE TABLE serving.a AS SELECT 42 AS i")
+    publish_parquet(con, ["a"], out, run_id="r2")
+    assert pq.read_table(out / "a.parquet").column("i").to_pylist() == [42]
