@@ -1,4 +1,5 @@
-"""``make bench``: speed and memory from landing files to subscriber_profiles at 100k and 1M subscribers.
+"""``make bench``: speed and memory from landing files to subscriber_profiles at 100k and 1M subscribers,
+and segmentation quality against the planted personas on the same worlds.
 
 Every stage runs as its own process (its wall time and peak RSS are its own, read with ``wait4``).
 In the same run, one plain DuckDB aggregation pass over the same e-mail events is timed as the
@@ -28,6 +29,7 @@ RESULTS_JSON = REPO_ROOT / "benchmarks" / "results.json"
 BIN = Path(sys.executable).parent
 SEED = 7
 BEGIN, END = "<!-- foundation:begin -->", "<!-- foundation:end -->"
+SEG_BEGIN, SEG_END = "<!-- segmentation:begin -->", "<!-- segmentation:end -->"
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> dict:
@@ -74,6 +76,8 @@ def bench_scale(n: int) -> dict:
     stages["floor"] = timed([sys.executable, "-m", "benchmarks.stages", "floor"], env)
     print(f"   floor {stages['floor']['seconds']} s", flush=True)
     stages["reingest"] = timed([sys.executable, "-m", "benchmarks.stages", "ingest"], env)
+    stages["segment"] = timed([sys.executable, "-m", "benchmarks.stages", "segment"], env)
+    print(f"   segmentation (3 seeds) {stages['segment']['seconds']} s", flush=True)
     with connect(d / "warehouse.duckdb", read_only=True) as con:
         rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
             "raw.subscribers", "raw.email_events", "raw.orders", "raw.order_items", "raw.web_events",
@@ -119,7 +123,35 @@ def render(results: list[dict], machine: str) -> str:
         out.append(f"| rows {t} | " + " | ".join(f"{r['rows'][t]:,}" for r in results) + " |")
     out += ["", "Slowest dbt models at the largest scale (s): " + ", ".join(
         f"{k} {v}" for k, v in sorted(results[-1]["dbt_models_seconds"].items(), key=lambda kv: -kv[1])[:6]), "", END]
-    return "\n".join(out)
+    return "\n".join(out + [""] + render_segmentation(results))
+
+
+def render_segmentation(results: list[dict]) -> list[str]:
+    """Issue 3's figures: macro segments vs the planted personas, beside plain k-means, in the same run."""
+    seg = [r["stages"]["segment"]["detail"] for r in results]
+    out = [SEG_BEGIN, "## Segmentation vs the planted personas (issue 3)", "",
+           "Same worlds as above. `SegmentationModel` is fitted three times (random_state 0, 1, 2) on "
+           "`marts.subscriber_profiles`; the personas are only used afterwards to score it. Baseline: plain "
+           "k-means (k = number of personas, standardised) on RFM + open/click rates, in the same process. "
+           "Peak MB is the whole stage (three fits).", "",
+           "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
+           "|---|" + "---:|" * len(results)]
+    rows = [
+        ("ARI macro segments vs personas (seed 0)", lambda d: f"{d['ari_macro']:.3f}"),
+        ("ARI, mean / min over seeds", lambda d: f"{d['ari_macro_mean']:.3f} / {d['ari_macro_min']:.3f}"),
+        ("ARI plain k-means baseline", lambda d: f"{d['ari_kmeans_baseline']:.3f}"),
+        ("ratio to baseline (goal >= 2x)", lambda d: f"{d['ratio']:.2f}x"),
+        ("stability: min ARI between seeds (goal >= 0.9)", lambda d: f"{d['stability_ari']:.3f}"),
+        ("personas / macro segments chosen (per seed)", lambda d: f"{d['n_personas']} / {', '.join(map(str, d['k_per_seed']))}"),
+        ("micro segments", lambda d: f"{d['n_micro']}"),
+        ("fit, s (mean over seeds)", lambda d: f"{d['fit_seconds']:.1f} ({d['fit_seconds_mean']:.1f})"),
+        ("assign everyone, s (goal < 60 at 1M)", lambda d: f"{d['assign_seconds']:.1f}"),
+    ]
+    for label, fn in rows:
+        out.append(f"| {label} | " + " | ".join(fn(d) if d else "n/a" for d in seg) + " |")
+    out.append("| peak MB of the stage | " + " | ".join(
+        f"{r['stages']['segment']['peak_mb']:,.0f}" for r in results) + " |")
+    return out + ["", SEG_END]
 
 
 def main() -> None:
@@ -129,7 +161,8 @@ def main() -> None:
     section = render(results, machine)
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\n"
     if BEGIN in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+        end = text.index(SEG_END) + len(SEG_END) if SEG_END in text else text.index(END) + len(END)
+        text = text[: text.index(BEGIN)] + section + text[end:]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS_MD.write_text(text)

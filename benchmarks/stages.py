@@ -2,6 +2,7 @@
 
 python -m benchmarks.stages ingest   # landing files -> raw layer (settings from MAILSIFT_* variables)
 python -m benchmarks.stages floor    # one plain DuckDB aggregation pass over the raw e-mail events
+python -m benchmarks.stages segment  # segmentation quality vs the planted personas, fit/assign time
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ GROUP BY 1
 def main(stage: str) -> dict:
     settings = load_settings()
     t0 = time.perf_counter()
+    if stage == "segment":
+        from benchmarks.segmentation_quality import evaluate_segmentation, load_profiles_and_personas
+
+        profiles, personas = load_profiles_and_personas(settings.warehouse, settings.landing_dir / "truth")
+        return evaluate_segmentation(profiles, personas)
     with connect(settings.warehouse) as con:
         if stage == "ingest":
             bootstrap(con, read_or_create_salt(settings.salt_file))

@@ -115,6 +115,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return rc or cmd_run(args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import write_report
+
+    try:
+        page = write_report(load_settings(), Path(args.out).resolve())
+    except FileNotFoundError as exc:
+        _say(f"error: {exc}")
+        return 2
+    _say(f"Segment report written to {page}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailsift",
@@ -134,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--subscribers", type=int, default=DEMO_SUBSCRIBERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.set_defaults(func=cmd_demo)
+    report = sub.add_parser("report", help="write a static HTML segment report (one card per segment)")
+    report.add_argument("--out", required=True, help="folder for index.html")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

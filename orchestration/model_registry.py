@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -35,8 +35,6 @@ CHAMPION = "champion"
 # (inference imports the model in a subprocess, slow and noisy).
 _PIP_REQUIREMENTS = ["scikit-learn", "pandas", "numpy", "scipy"]
 
-# Our wrapper takes any frame its estimator takes; MLflow's hint-based input validation does not apply.
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
 
 
 def _quiet() -> None:
@@ -52,7 +50,8 @@ class FittedModel(mlflow.pyfunc.PythonModel):
     def __init__(self, model: Any):
         self.model = model
 
-    def predict(self, context, model_input, params=None):  # noqa: D102 (MLflow's signature)
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """The estimator's ``assign`` (segmentation) or ``predict`` on a frame of profiles."""
         method = getattr(self.model, "assign", None) or self.model.predict
         return method(model_input)
 
