@@ -58,14 +58,14 @@ def _dagster_home(settings: Settings) -> None:
         shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
 
 
-def run_everything(settings: Settings, instance=None):
-    """Materialise every asset once, in-process; returns the Dagster result."""
+def run_everything(settings: Settings, instance=None, job_name: str = "mailsift_everything"):
+    """Materialise every asset once (or the assets of ``job_name``), in-process; returns the Dagster result."""
     from orchestration.project import ensure_manifest
 
     ensure_manifest()
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("mailsift_everything")
+    job = defs.resolve_job_def(job_name)
     if instance is None:
         import dagster as dg
 

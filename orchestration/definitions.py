@@ -26,9 +26,15 @@ everything_job = dg.define_asset_job(
     description="Landing files to serving tables: every asset once (what `mailsift run` starts).",
 )
 
+profiles_job = dg.define_asset_job(
+    "mailsift_profiles",
+    selection=dg.AssetSelection.groups("landing", "staging", "intermediate", "marts"),
+    description="Landing files to the marts (subscriber_profiles) only: no model training or serving.",
+)
+
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[everything_job],
+    jobs=[everything_job, profiles_job],
     resources=build_resources(),
     loggers={"console": progress_logger},
 )

@@ -49,7 +49,7 @@ def build(monkeypatch, landing: Path, warehouse: Path) -> pd.DataFrame:
     monkeypatch.setenv("MAILSIFT_LANDING_DIR", str(landing))
     monkeypatch.setenv("MAILSIFT_WAREHOUSE", str(warehouse))
     settings = load_settings()
-    assert run_everything(settings, instance=dg.DagsterInstance.ephemeral()).success
+    assert run_everything(settings, instance=dg.DagsterInstance.ephemeral(), job_name="mailsift_profiles").success
     with connect(warehouse, read_only=True) as con:
         return con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df()
 

@@ -28,7 +28,7 @@ def tiny_world(isolated_settings, monkeypatch, dbt_manifest):
     from orchestration.settings import load_settings
 
     settings = load_settings()
-    result = run_everything(settings, instance=dg.DagsterInstance.ephemeral())
+    result = run_everything(settings, instance=dg.DagsterInstance.ephemeral(), job_name="mailsift_profiles")
     assert result.success
     with connect(settings.warehouse, read_only=True) as con:
         profiles = con.execute(
