@@ -42,7 +42,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .pit import real_engagement_mask
 
-__all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "beta_binomial_strength"]
+__all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "beta_binomial_strength", "combine_affinities",
+           "campaign_click_probability", "cut_size", "OVERALL"]
 
 DIMENSIONS = ("content_topic", "offer_type", "category")
 OVERALL = ("overall", "all")
@@ -219,6 +220,27 @@ def _logit(p):
     return np.log(p / (1 - p))
 
 
+def combine_affinities(p_topic, p_offer, p_overall) -> np.ndarray:
+    """Click probability of a campaign from its topic and offer affinities (see the module docstring):
+    ``logit p = logit p_topic + logit p_offer - logit p_overall``. Pass ``p_overall`` for a missing one."""
+    z = _logit(p_topic) + _logit(p_offer) - _logit(p_overall)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def campaign_click_probability(model: ContentAffinityModel, candidates: pd.DataFrame, topic=None,
+                               offer=None) -> np.ndarray:
+    """Each candidate's predicted click probability for a campaign of ``topic`` and ``offer``."""
+    base, _ = model.affinity(candidates, *OVERALL)
+    p_topic = model.affinity(candidates, "content_topic", topic)[0] if topic is not None else base
+    p_offer = model.affinity(candidates, "offer_type", offer)[0] if offer is not None else base
+    return combine_affinities(p_topic, p_offer, base)
+
+
+def cut_size(size, n: int) -> int:
+    """Rows kept for a ``size`` of ``None`` (all), N, ``"N"`` or ``"P%"`` (rounded up) out of ``n``."""
+    return _cut_size(size, n)
+
+
 def _cut_size(size, n: int) -> int:
     if size is None:
         return n
@@ -251,9 +273,8 @@ def rank_audience(model: ContentAffinityModel, candidates: pd.DataFrame, topic=N
     base, _ = model.affinity(candidates, *OVERALL)
     p_topic = model.affinity(candidates, "content_topic", topic)[0] if topic is not None else base
     p_offer = model.affinity(candidates, "offer_type", offer)[0] if offer is not None else base
-    z = _logit(p_topic) + _logit(p_offer) - _logit(base)
     out = candidates.assign(topic_affinity=p_topic, offer_affinity=p_offer,
-                            predicted_click_probability=1.0 / (1.0 + np.exp(-z)))
+                            predicted_click_probability=combine_affinities(p_topic, p_offer, base))
     out = out.sort_values(["predicted_click_probability", "subscriber_key"], ascending=[False, True], kind="stable")
     out = out.head(_cut_size(size, len(out))).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)

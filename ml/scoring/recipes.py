@@ -1,0 +1,275 @@
+"""Training recipes of the served scoring models: fit at a cut-off, backtest on what happened after it.
+
+One :class:`Recipe` per registered model (``churn``, ``purchase``, ``open``, ``clv``, ``send_time``,
+``fatigue``, ``affinity``): ``fit(data)`` returns a fitted model and ``evaluate(model, data)`` a
+:class:`Backtest` -- metrics of the model and of its baseline on the held-out subscribers, and the
+row-level predictions versus actual outcomes. Because ``evaluate`` takes any fitted model, the
+current champion is scored on exactly the same backtest as the new version, which is what the
+``champion`` gate compares (:func:`no_worse`).
+
+:class:`TrainingData` holds the frames, all as of the training cut-off (features) or after it
+(outcomes): profiles and send history built by dbt as of ``cutoff``, labels for
+``(cutoff, cutoff + horizon]``, purchases up to ``cutoff``, and the sends after ``cutoff`` (with their
+open/click outcome) for the send-level models. The held-out subscribers are a fixed share chosen by a
+hash of ``subscriber_key`` (:func:`holdout_mask`): the same people in every run, so a champion and a
+challenger trained on the other subscribers are never evaluated on rows they were trained on.
+Pure pandas / scikit-learn; no Dagster, no DuckDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from .affinity import ContentAffinityModel, campaign_click_probability
+from .churn import ChurnModel, RecencyBaseline
+from .fatigue import FatigueModel
+from .metrics import auc, brier, top_decile_lift
+from .open_propensity import OpenPropensityModel
+from .purchase import PurchasePropensityModel, RecencyFrequencyBaseline
+from .send_time import GlobalBestHourBaseline, SendTimeModel, hour_hit_rate
+from .value_model import CustomerValueModel
+
+__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "holdout_mask", "no_worse", "SEGMENT_COL"]
+
+HOLDOUT_SHARE = 0.3
+SEGMENT_COL = "lifecycle_stage"  # the segment every shrinkage model pools within (in both builds)
+
+
+def holdout_mask(keys, share: float = HOLDOUT_SHARE) -> np.ndarray:
+    """True for the held-out subscribers: a stable hash of the key below ``share`` of its range."""
+    keys = np.asarray(keys, dtype=object)
+    h = np.fromiter((int(hashlib.blake2b(str(k).encode(), digest_size=8).hexdigest(), 16) for k in keys),
+                    dtype=np.float64, count=len(keys))
+    return h / 2.0 ** 64 < share
+
+
+@dataclass
+class TrainingData:
+    cutoff: pd.Timestamp
+    horizon_days: int
+    profiles: pd.DataFrame  # subscriber_profiles as of cutoff
+    outcomes: pd.DataFrame  # labels for (cutoff, cutoff + horizon]
+    orders: pd.DataFrame  # purchases up to cutoff: subscriber_key, ordered_at, total_amount
+    sends: pd.DataFrame  # fct_email_sends as of cutoff
+    later_sends: pd.DataFrame  # sends after cutoff whose 7-day outcome is known
+
+    def __post_init__(self):
+        self.holdout = holdout_mask(self.profiles["subscriber_key"])
+        self.frame = self.profiles.merge(self.outcomes.drop(columns=["as_of"], errors="ignore"),
+                                         on="subscriber_key", how="inner", validate="one_to_one")
+        self.frame_holdout = holdout_mask(self.frame["subscriber_key"])
+        held = set(self.profiles.loc[self.holdout, "subscriber_key"])
+        segments = self.profiles.set_index("subscriber_key")[SEGMENT_COL]
+        self.sends = self.sends.assign(**{SEGMENT_COL: self.sends["subscriber_key"].map(segments)})
+        later = self.later_sends.assign(**{SEGMENT_COL: self.later_sends["subscriber_key"].map(segments)})
+        self.later_sends_holdout = later.loc[later["subscriber_key"].isin(held)].reset_index(drop=True)
+
+
+@dataclass
+class Backtest:
+    """Metrics of a model (``metrics``) and its baseline (``baseline``) on the held-out rows."""
+
+    primary: str
+    metrics: dict
+    baseline: dict
+    rows: pd.DataFrame = field(repr=False)
+
+    @property
+    def score(self) -> float:
+        return float(self.metrics[self.primary])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # registered as mailsift-<name>
+    description: str
+    fit: Callable[[TrainingData], object]
+    evaluate: Callable[[object, TrainingData], Backtest]
+
+
+def no_worse(candidate: Backtest, champion: Backtest | None, tolerance: float = 0.0) -> bool:
+    """The promotion rule: no champion yet, or the candidate's primary metric (higher is better) is at
+    least the champion's on the same backtest (minus ``tolerance``). A NaN candidate never wins."""
+    if not np.isfinite(candidate.score):
+        return False
+    if champion is None or not np.isfinite(champion.score):
+        return True
+    return candidate.score >= champion.score - tolerance
+
+
+def _classification(y, p, base) -> tuple[dict, dict]:
+    def m(score):
+        out = {"auc": auc(y, score), "top_decile_lift": top_decile_lift(y, score)}
+        if np.nanmin(score) >= 0 and np.nanmax(score) <= 1:
+            out["brier"] = brier(y, score)
+        return out
+    return {**m(p), "rows": int(len(y)), "positive_rate": float(np.mean(y))}, m(base)
+
+
+# --- churn, purchase, open: calibrated classifiers on the cut-off profiles --------------------------------
+
+def _labelled(data: TrainingData, label: str) -> pd.DataFrame:
+    frame = data.frame.assign(_holdout=data.frame_holdout)
+    return frame.loc[frame[label].notna()].reset_index(drop=True)
+
+
+def _churn_y(frame):
+    return (~frame["active_next"].astype(bool)).to_numpy().astype(int)
+
+
+def _fit_classifier(cls, label, target) -> Callable[[TrainingData], object]:
+    def fit(data: TrainingData):
+        frame = _labelled(data, label)
+        train = frame.loc[~frame["_holdout"]]
+        return cls().fit(train, target(train))
+    return fit
+
+
+def _evaluate_classifier(label, target, baseline_score, output_name):
+    def evaluate(model, data: TrainingData) -> Backtest:
+        frame = _labelled(data, label)
+        train, test = frame.loc[~frame["_holdout"]], frame.loc[frame["_holdout"]].reset_index(drop=True)
+        y = target(test)
+        p = model.predict_proba(test)[:, 1]
+        base = baseline_score(train, target(train), test)
+        metrics, base_metrics = _classification(y, p, base)
+        if "is_mailable" in test.columns:  # churn: unsubscribed people cannot open; judge on the mailable too
+            mailable = test["is_mailable"].astype(bool).to_numpy()
+            metrics["auc_mailable"] = auc(y[mailable], p[mailable])
+            base_metrics["auc_mailable"] = auc(y[mailable], base[mailable])
+        rows = pd.DataFrame({"subscriber_key": test["subscriber_key"], "predicted": p, "baseline": base,
+                             "actual": y, "target": output_name})
+        return Backtest("auc", metrics, base_metrics, rows)
+    return evaluate
+
+
+def _recency_baseline(train, y, test):
+    return RecencyBaseline().fit(train, y).predict_proba(test)[:, 1]
+
+
+def _rf_baseline(train, y, test):
+    return RecencyFrequencyBaseline().fit(train, y).predict_proba(test)[:, 1]
+
+
+def _open_rate_baseline(train, y, test):
+    return pd.to_numeric(test["open_rate_smoothed"], errors="coerce").fillna(0).to_numpy(float)
+
+
+def _purchase_y(frame):
+    return frame["purchased_next_purchase_window"].astype(bool).to_numpy().astype(int)
+
+
+def _open_y(frame):
+    return frame["opened_next_send"].astype(bool).to_numpy().astype(int)
+
+
+# --- customer value (BG/NBD + Gamma-Gamma) ---------------------------------------------------------------
+
+def _fit_value(data: TrainingData):
+    return CustomerValueModel(horizon_days=data.horizon_days).fit(data.orders, data.cutoff, len(data.profiles))
+
+
+def _evaluate_value(model, data: TrainingData) -> Backtest:
+    test = data.frame.loc[data.frame_holdout].reset_index(drop=True)
+    pred = model.predict(data.orders, data.cutoff, test["subscriber_key"]).set_index("subscriber_key")
+    pred = pred.reindex(test["subscriber_key"])
+    actual = test["orders_next"].to_numpy(float)
+    expected = pred["expected_orders_90d"].to_numpy(float)
+    buyers = pred["p_alive"].notna().to_numpy()
+    base = pd.to_numeric(test["orders_90d"], errors="coerce").fillna(0).to_numpy(float)  # "last 90 days repeat"
+
+    def m(score, mask):
+        rho = spearmanr(score[mask], actual[mask]).statistic if mask.sum() > 2 else np.nan
+        return {"spearman_orders": float(rho), "mae_orders": float(np.mean(np.abs(score[mask] - actual[mask])))}
+    metrics = {**m(expected, buyers), "rows": int(buyers.sum()),
+               "predicted_orders_total": float(expected.sum()), "actual_orders_total": float(actual.sum()),
+               "spearman_revenue_all": float(spearmanr(pred["predicted_clv_365d"].to_numpy(float),
+                                                       test["revenue_next"].to_numpy(float)).statistic)}
+    rows = pd.DataFrame({"subscriber_key": test["subscriber_key"], "predicted": expected, "baseline": base,
+                         "actual": actual, "target": "orders_next_90d",
+                         "predicted_clv_365d": pred["predicted_clv_365d"].to_numpy(float),
+                         "actual_revenue": test["revenue_next"].to_numpy(float)})
+    return Backtest("spearman_orders", metrics, m(base, buyers), rows)
+
+
+# --- send time ------------------------------------------------------------------------------------------
+
+def _fit_send_time(data: TrainingData):
+    return SendTimeModel(segment_col=SEGMENT_COL).fit(data.profiles)
+
+
+def _evaluate_send_time(model, data: TrainingData) -> Backtest:
+    test = data.frame.loc[data.frame_holdout & data.frame["modal_engagement_hour_next"].notna().to_numpy()]
+    test = test.reset_index(drop=True)
+    pred = model.predict(test)["best_send_hour_local"].to_numpy()
+    base = GlobalBestHourBaseline().fit(data.profiles).predict(test)["best_send_hour_local"].to_numpy()
+    actual = test["modal_engagement_hour_next"].to_numpy(float)
+    rows = pd.DataFrame({"subscriber_key": test["subscriber_key"], "predicted": pred, "baseline": base,
+                         "actual": actual, "target": "modal_engagement_hour_next"})
+    return Backtest("hit_rate_1h", {"hit_rate_1h": hour_hit_rate(pred, actual), "rows": len(test)},
+                    {"hit_rate_1h": hour_hit_rate(base, actual)}, rows)
+
+
+# --- fatigue and content affinity: send-level models ------------------------------------------------------
+
+def _fit_fatigue(data: TrainingData):
+    return FatigueModel(segment_col=SEGMENT_COL).fit(data.sends)
+
+
+def _send_rows(data, predicted, baseline, actual, target):
+    s = data.later_sends_holdout
+    return pd.DataFrame({"subscriber_key": s["subscriber_key"], "campaign_id": s["campaign_id"],
+                         "predicted": predicted, "baseline": baseline, "actual": actual, "target": target})
+
+
+def _evaluate_fatigue(model, data: TrainingData) -> Backtest:
+    s = data.later_sends_holdout
+    y = s["opened"].astype(bool).to_numpy().astype(int)
+    p = model.open_probability(s, s["sends_prev_7d"].to_numpy(float))
+    base = model.open_probability(s, np.ones(len(s)))  # the same people, frequency ignored
+    metrics, base_metrics = _classification(y, p, base)
+    return Backtest("auc", metrics, base_metrics, _send_rows(data, p, base, y, "opened_within_7d"))
+
+
+def _fit_affinity(data: TrainingData):
+    return ContentAffinityModel(segment_col=SEGMENT_COL).fit(data.sends)
+
+
+def _evaluate_affinity(model, data: TrainingData) -> Backtest:
+    s = data.later_sends_holdout
+    y = s["clicked"].astype(bool).to_numpy().astype(int)
+    p = np.empty(len(s))
+    for (topic, offer), idx in s.groupby(["content_topic", "offer_type"], dropna=False).groups.items():
+        pos = s.index.get_indexer(idx)
+        p[pos] = campaign_click_probability(model, s.iloc[pos], None if pd.isna(topic) else topic,
+                                            None if pd.isna(offer) else offer)
+    base = campaign_click_probability(model, s)  # each person's overall click rate: no content targeting
+    metrics, base_metrics = _classification(y, p, base)
+    return Backtest("auc", metrics, base_metrics, _send_rows(data, p, base, y, "clicked_within_7d"))
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("churn", "Calibrated probability of no real open, click or order in the next 90 days.",
+           _fit_classifier(ChurnModel, "active_next", _churn_y),
+           _evaluate_classifier("active_next", _churn_y, _recency_baseline, "churned_90d")),
+    Recipe("purchase", "Calibrated probability of an order in the next 30 days.",
+           _fit_classifier(PurchasePropensityModel, "purchased_next_purchase_window", _purchase_y),
+           _evaluate_classifier("purchased_next_purchase_window", _purchase_y, _rf_baseline, "purchased_30d")),
+    Recipe("open", "Calibrated probability of a real open of the next send.",
+           _fit_classifier(OpenPropensityModel, "opened_next_send", _open_y),
+           _evaluate_classifier("opened_next_send", _open_y, _open_rate_baseline, "opened_next_send")),
+    Recipe("clv", "BG/NBD + Gamma-Gamma: p_alive, expected 90-day orders, discounted 365-day CLV.",
+           _fit_value, _evaluate_value),
+    Recipe("send-time", "Best local send hour and weekday, shrunk to the lifecycle stage and the list.",
+           _fit_send_time, _evaluate_send_time),
+    Recipe("fatigue", "Open probability versus weekly cadence per subscriber: fatigue score, max e-mails a week.",
+           _fit_fatigue, _evaluate_fatigue),
+    Recipe("affinity", "Click probability per subscriber x content topic / offer type (beta-binomial).",
+           _fit_affinity, _evaluate_affinity),
+)}
