@@ -12,13 +12,17 @@ ensure_manifest()
 from orchestration.assets.dbt import mailsift_dbt_models, mailsift_dbt_serving  # noqa: E402  (needs the manifest)
 from orchestration.assets.ingestion import raw_landing  # noqa: E402
 from orchestration.assets.segment_response import segment_response  # noqa: E402
+from orchestration.assets.scores import subscriber_scores  # noqa: E402
+from orchestration.assets.scoring_models import scoring_models  # noqa: E402
+from orchestration.assets.scoring_training import scoring_training_data  # noqa: E402
 from orchestration.assets.segmentation import segment_assignments, segmentation_model  # noqa: E402
 from orchestration.assets.serving import published_serving_files  # noqa: E402
 from orchestration.progress import progress_logger  # noqa: E402
 from orchestration.resources import build_resources  # noqa: E402
 
 ALL_ASSETS = [raw_landing, mailsift_dbt_models, segmentation_model, segment_assignments,
-              segment_response, mailsift_dbt_serving, published_serving_files]
+              segment_response, scoring_training_data, scoring_models, subscriber_scores,
+              mailsift_dbt_serving, published_serving_files]
 
 everything_job = dg.define_asset_job(
     "mailsift_everything",

@@ -1,0 +1,114 @@
+"""Score every subscriber with the champion of each scoring model; write ml.subscriber_scores/affinities.
+
+Churn, purchase and open propensity, customer value (BG/NBD + Gamma-Gamma) and send time are the
+champions applied to today's profiles and purchases (their population parameters from the training
+cut-off, each person's evidence as of today). Fatigue and content affinity keep each person's
+evidence *inside* the fitted model (per-person slopes and click counts), so the champion's recipe --
+its exact hyper-parameters -- is refitted on today's send history (a posterior update with the
+champion's priors), else a person's last 90 days would be ignored. ``model_version`` names the
+champion version of every model used, e.g. ``churn=3;purchase=3;open=2;...``.
+"""
+
+
+import time
+from datetime import datetime, timezone
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ml.scoring.affinity import OVERALL
+from ml.scoring.recipes import RECIPES, SEGMENT_COL
+from orchestration import model_registry as registry
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.assets.scoring_models import MODEL_BACKTESTS, registered_name
+from orchestration.resources import WarehouseResource
+from orchestration.scoring_data import load_current
+from orchestration.serving import ML_SCHEMA, replace_table
+
+SCORES = dg.AssetKey(["ml", "subscriber_scores"])
+AFFINITIES = dg.AssetKey(["ml", "subscriber_affinities"])
+
+
+def _champions(names) -> dict:
+    out, missing = {}, []
+    for n in names:
+        champ = registry.champion(registered_name(n))
+        if champ is None:
+            missing.append(registered_name(n))
+        out[n] = champ
+    if missing:
+        raise dg.Failure("No champion yet for " + ", ".join(missing) + ": the first trained version was not "
+                         "promoted (see the scoring_models step and its MLflow runs); nothing is scored.")
+    return out
+
+
+def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores, affinities) for every profiled subscriber, from the champions and today's data."""
+    profiles, orders = current["profiles"], current["orders"]
+    sends = current["sends"].assign(**{SEGMENT_COL: current["sends"]["subscriber_key"].map(
+        profiles.set_index("subscriber_key")[SEGMENT_COL])})
+    as_of = pd.Timestamp(profiles["as_of"].max())
+    keys = profiles["subscriber_key"]
+    scores = pd.DataFrame({"subscriber_key": keys})
+    scores["churn_probability"] = champions["churn"].model.predict_proba(profiles)[:, 1]
+    value = champions["clv"].model.predict(orders, as_of, keys).set_index("subscriber_key").reindex(keys)
+    for col in value.columns:
+        scores[col] = value[col].to_numpy(float)
+    scores["purchase_probability_30d"] = champions["purchase"].model.predict_proba(profiles)[:, 1]
+    scores["open_probability_next_send"] = champions["open"].model.predict_proba(profiles)[:, 1]
+    send = champions["send-time"].model.predict(profiles)
+    for col in ("best_send_hour_local", "best_send_dow", "send_time_confidence"):
+        scores[col] = send[col].to_numpy()
+    fatigue_model = clone(champions["fatigue"].model).fit(sends) if len(sends) else champions["fatigue"].model
+    fatigue = fatigue_model.predict(profiles)
+    scores["fatigue_score"] = fatigue["fatigue_score"].to_numpy(float)
+    scores["recommended_max_emails_per_week"] = fatigue["recommended_max_emails_per_week"].to_numpy()
+    affinity_model = clone(champions["affinity"].model).fit(sends) if len(sends) else champions["affinity"].model
+    candidates = profiles[["subscriber_key", SEGMENT_COL]]
+    affinities = affinity_model.predict_frame(candidates)
+    scores["click_probability_overall"] = affinity_model.affinity(candidates, *OVERALL)[0]
+    topics = affinities.loc[affinities["dimension"] == "content_topic"]
+    if len(topics):
+        best = topics.sort_values(["affinity", "value"], ascending=[False, True]).drop_duplicates("subscriber_key")
+        scores["top_content_affinity"] = keys.map(best.set_index("subscriber_key")["value"]).to_numpy(dtype=object)
+    else:
+        scores["top_content_affinity"] = None
+    scores["model_version"] = ";".join(f"{n}={champions[n].version}" for n in RECIPES)
+    scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    scores["as_of"] = as_of.to_pydatetime()
+    return scores, affinities
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(SCORES, group_name="scoring", deps=[MODEL_BACKTESTS],
+                        description="One row per profiled subscriber: every champion scoring model's output."),
+           dg.AssetSpec(AFFINITIES, group_name="scoring", deps=[MODEL_BACKTESTS],
+                        description="Subscriber x content topic / offer type: predicted click probability.")],
+    check_specs=[dg.AssetCheckSpec("every_subscriber_scored", asset=SCORES),
+                 dg.AssetCheckSpec("probabilities_in_range", asset=SCORES)],
+    pool=WAREHOUSE_POOL, name="subscriber_scores")
+def subscriber_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    registry.configure(settings)
+    champions = _champions(RECIPES)
+    current = load_current(settings.warehouse)
+    t0 = time.perf_counter()
+    scores, affinities = score_all(champions, current)
+    score_s = time.perf_counter() - t0
+    with warehouse.connection() as con:
+        replace_table(con, ML_SCHEMA, "subscriber_scores", scores)
+        replace_table(con, ML_SCHEMA, "subscriber_affinities", affinities)
+    version = scores["model_version"].iloc[0] if len(scores) else ""
+    context.log.info(f"Scored {len(scores):,} subscribers in {score_s:.1f} s with {version}")
+    yield dg.MaterializeResult(asset_key=SCORES, metadata={"subscribers": len(scores), "model_version": version,
+                                                           "score_seconds": round(score_s, 1)})
+    yield dg.MaterializeResult(asset_key=AFFINITIES, metadata={"rows": len(affinities)})
+    probs = scores[["churn_probability", "purchase_probability_30d", "open_probability_next_send", "fatigue_score"]]
+    alive = scores["p_alive"].dropna()
+    in_range = bool(((probs >= 0) & (probs <= 1)).all().all() and ((alive >= 0) & (alive <= 1)).all())
+    yield dg.AssetCheckResult(asset_key=SCORES, check_name="every_subscriber_scored",
+                              passed=len(scores) == len(current["profiles"]) and not probs.isna().any().any(),
+                              metadata={"profiles": len(current["profiles"]), "scored": len(scores)})
+    yield dg.AssetCheckResult(asset_key=SCORES, check_name="probabilities_in_range", passed=in_range)

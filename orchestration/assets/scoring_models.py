@@ -1,0 +1,132 @@
+"""Train, backtest, register and gate the scoring models (one MLflow run and registered model each).
+
+For every recipe of :mod:`ml.scoring.recipes` (churn, purchase, open, clv, send-time, fatigue,
+affinity): fit on the training build (features as of as_of - 90 days, labels after it), backtest on
+the held-out subscribers, register as ``mailsift-<name>``, and evaluate the current champion on the
+*same* backtest. The new version takes the ``champion`` alias only if its primary metric is no worse
+than the champion's (:func:`ml.scoring.recipes.no_worse`). The backtests go to the warehouse:
+``ml.backtest_<name>`` (held-out predictions vs actual outcomes, one row per subscriber or send) and
+``ml.model_backtests`` (every metric of the new version, the champion and the baseline), from which dbt
+builds ``serving.model_backtests``.
+"""
+
+
+import json
+import time
+from datetime import datetime, timezone
+
+import dagster as dg
+import mlflow
+import pandas as pd
+
+from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, no_worse
+from orchestration import model_registry as registry
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.assets.scoring_training import scoring_training_data
+from orchestration.resources import WarehouseResource
+from orchestration.scoring_data import load_training_data
+from orchestration.serving import ML_SCHEMA, replace_table
+
+MODEL_BACKTESTS = dg.AssetKey(["ml", "model_backtests"])
+
+
+def registered_name(recipe_name: str) -> str:
+    return f"mailsift-{recipe_name}"
+
+
+def backtest_table(recipe_name: str) -> str:
+    return "backtest_" + recipe_name.replace("-", "_")
+
+
+def _metric_rows(recipe: Recipe, version: int, role: str, bt: Backtest, data: TrainingData,
+                 promoted: bool) -> list[dict]:
+    rows = []
+    for metric, value in bt.metrics.items():
+        if metric in ("rows",):
+            continue
+        rows.append({"model": registered_name(recipe.name), "model_version": str(version), "role": role,
+                     "promoted": promoted, "metric": metric, "value": float(value),
+                     "baseline_value": float(bt.baseline[metric]) if metric in bt.baseline else None,
+                     "is_primary": metric == bt.primary, "holdout_rows": int(bt.metrics.get("rows", len(bt.rows))),
+                     "training_cutoff": data.cutoff.to_pydatetime(), "horizon_days": data.horizon_days})
+    return rows
+
+
+def _champion(context, name: str):
+    try:
+        return registry.champion(name)
+    except Exception as exc:  # noqa: BLE001 -- an unloadable champion is replaced, not fatal
+        context.log.warning(f"The champion of {name} cannot be loaded ({type(exc).__name__}: {exc}); "
+                            "the new version is judged on its own.")
+        return None
+
+
+def _log_run(recipe: Recipe, model, bt: Backtest, champ_bt: Backtest | None, data: TrainingData) -> int:
+    params = {k: (json.dumps(v, default=str) if isinstance(v, (dict, tuple, list)) else v)
+              for k, v in model.get_params().items()}
+    mlflow.log_params(params)
+    registry.log_flat_metrics(bt.metrics)
+    registry.log_flat_metrics(bt.baseline, prefix="baseline.")
+    if champ_bt is not None:
+        registry.log_flat_metrics(champ_bt.metrics, prefix="champion.")
+    mlflow.set_tags({"training_cutoff": str(data.cutoff), "horizon_days": str(data.horizon_days),
+                     "primary_metric": bt.primary, "description": recipe.description})
+    summary = {"primary": bt.primary, "metrics": bt.metrics, "baseline": bt.baseline,
+               "champion": champ_bt.metrics if champ_bt else None}
+    mlflow.log_dict(json.loads(json.dumps(summary, default=float)), "backtest.json")
+    return registry.log_and_register(registered_name(recipe.name), model)
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(MODEL_BACKTESTS, group_name="scoring", deps=[scoring_training_data],
+                        description="Every scoring model trained, backtested on held-out subscribers, registered "
+                                    "as mailsift-<model> and promoted to champion when no worse than the champion.")],
+    pool=WAREHOUSE_POOL, name="scoring_models")
+def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    data = load_training_data(settings.warehouse)
+    registry.configure(settings)
+    metric_rows, backtests, summary = [], {}, []
+    for recipe in RECIPES.values():
+        name = registered_name(recipe.name)
+        t0 = time.perf_counter()
+        try:
+            model = recipe.fit(data)
+            bt = recipe.evaluate(model, data)
+        except ValueError as exc:
+            raise dg.Failure(f"{name}: cannot train on this data ({exc}). The previous champion keeps "
+                             "scoring.") from exc
+        fit_s = time.perf_counter() - t0
+        champion = _champion(context, name)
+        champ_bt = None
+        if champion is not None:
+            try:
+                champ_bt = recipe.evaluate(champion.model, data)
+            except Exception as exc:  # noqa: BLE001
+                context.log.warning(f"{name} champion v{champion.version} cannot be evaluated ({exc}).")
+        promote = no_worse(bt, champ_bt)
+        with registry.training_run(recipe.name, {"dagster_run_id": context.run.run_id}):
+            mlflow.log_metric("fit_seconds", fit_s)
+            version = _log_run(recipe, model, bt, champ_bt, data)
+        if promote:
+            registry.promote(name, version)
+        verdict = ("promoted to champion" if promote else
+                   f"NOT promoted: {bt.primary} {bt.score:.4f} < champion v{champion.version}'s {champ_bt.score:.4f}")
+        context.log.info(f"{name} v{version}: {bt.primary} {bt.score:.4f} (baseline "
+                         f"{bt.baseline.get(bt.primary, float('nan')):.4f}), {verdict}")
+        metric_rows += _metric_rows(recipe, version, "candidate", bt, data, promote)
+        if champ_bt is not None:
+            metric_rows += _metric_rows(recipe, champion.version, "champion", champ_bt, data, False)
+        backtests[recipe.name] = bt.rows.assign(model_version=str(version))
+        summary.append(f"| {name} | {version} | {bt.primary} | {bt.score:.4f} | "
+                       f"{bt.baseline.get(bt.primary, float('nan')):.4f} | "
+                       f"{'' if champ_bt is None else f'{champ_bt.score:.4f}'} | {'yes' if promote else 'no'} |")
+    frame = pd.DataFrame(metric_rows)
+    frame["evaluated_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    with warehouse.connection() as con:
+        for name, rows in backtests.items():
+            replace_table(con, ML_SCHEMA, backtest_table(name), rows)
+        replace_table(con, ML_SCHEMA, "model_backtests", frame)
+    table = ["| model | version | metric | value | baseline | champion | promoted |", "|---|---|---|---|---|---|---|"]
+    return dg.MaterializeResult(asset_key=MODEL_BACKTESTS, metadata={
+        "training_cutoff": str(data.cutoff), "backtests": dg.MetadataValue.md("\n".join(table + summary))})

@@ -1,0 +1,65 @@
+"""Reading the scoring models' inputs from the warehouse (read-only; every value a bound parameter).
+
+Two builds of the same dbt models feed them: the main build (schemas ``marts``...) as of ``as_of``, and
+the training build (``marts_train``, ``labels_train``...) as of the training cut-off ``as_of - horizon``
+with the labels of ``(cut-off, as_of]`` (see :mod:`orchestration.assets.scoring_training`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from ml.scoring.recipes import TrainingData
+from orchestration.warehouse import connect
+
+HORIZON_DAYS = 90  # churn / CLV label horizon, and the distance of the training cut-off from as_of
+TRAIN_SUFFIX = "_train"
+OPEN_WINDOW_DAYS = 7  # a send's open/click outcome is known 7 days after it
+
+_ORDERS = ("SELECT subscriber_key, ordered_at, total_amount FROM {schema}.fct_orders "
+           "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL")
+
+
+def current_as_of(path: Path) -> datetime:
+    with connect(path, read_only=True) as con:
+        row = con.execute("SELECT max(as_of) FROM marts.subscriber_profiles").fetchone()
+    if row is None or row[0] is None:
+        raise ValueError("marts.subscriber_profiles is empty: nothing to train or score on")
+    return row[0]
+
+
+def training_cutoff(as_of: datetime, horizon_days: int = HORIZON_DAYS) -> datetime:
+    return as_of - timedelta(days=horizon_days)
+
+
+def load_training_data(path: Path, horizon_days: int = HORIZON_DAYS) -> TrainingData:
+    """The frames of :class:`ml.scoring.recipes.TrainingData` from both builds."""
+    marts, labels = f"marts{TRAIN_SUFFIX}", f"labels{TRAIN_SUFFIX}"
+    with connect(path, read_only=True) as con:
+        profiles = con.execute(f"SELECT * FROM {marts}.subscriber_profiles ORDER BY subscriber_key").df()
+        if profiles.empty:
+            raise ValueError(f"{marts}.subscriber_profiles is empty: no subscriber existed at the training cut-off")
+        cutoff = profiles["as_of"].max()
+        outcomes = con.execute(f"SELECT * FROM {labels}.subscriber_outcomes ORDER BY subscriber_key").df()
+        orders = con.execute(_ORDERS.format(schema=marts)).df()
+        sends = con.execute(f"SELECT * FROM {marts}.fct_email_sends").df()
+        # sends after the cut-off whose 7-day outcome the main build already knows (features never see them)
+        later = con.execute(
+            "SELECT * FROM marts.fct_email_sends WHERE sent_at > ? AND sent_at <= "
+            "(SELECT max(as_of) FROM marts.subscriber_profiles) - to_days(CAST(? AS INTEGER))",
+            [cutoff, OPEN_WINDOW_DAYS]).df()
+    return TrainingData(cutoff=pd.Timestamp(cutoff), horizon_days=horizon_days, profiles=profiles,
+                        outcomes=outcomes, orders=orders, sends=sends, later_sends=later)
+
+
+def load_current(path: Path) -> dict[str, pd.DataFrame]:
+    """Profiles, purchases and send history as of ``as_of``: what the champions score."""
+    with connect(path, read_only=True) as con:
+        return {
+            "profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df(),
+            "orders": con.execute(_ORDERS.format(schema="marts")).df(),
+            "sends": con.execute("SELECT * FROM marts.fct_email_sends").df(),
+        }
