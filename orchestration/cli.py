@@ -1,4 +1,4 @@
-"""The ``mailsift`` command: generate, run, demo."""
+"""The ``mailsift`` command: generate, run, demo, audience."""
 
 from __future__ import annotations
 
@@ -127,6 +127,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audience(args: argparse.Namespace) -> int:
+    from orchestration.audience import AudienceError, build_audience, write_audience
+
+    settings = load_settings()
+    size = args.size
+    try:
+        audience = build_audience(settings.warehouse, args.topic, args.offer, size)
+    except AudienceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve()
+    write_audience(audience, out)
+    top = audience["predicted_click_probability"]
+    _say(f"Wrote {len(audience):,} mailable subscribers to {out}, best first"
+         + (f" (predicted click probability {top.iloc[0]:.3f} to {top.iloc[-1]:.3f}, mean {top.mean():.3f})."
+            if len(audience) else "."))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailsift",
@@ -146,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--subscribers", type=int, default=DEMO_SUBSCRIBERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.set_defaults(func=cmd_demo)
+    aud = sub.add_parser("audience", help="a ranked, mailable audience for a planned campaign, best first")
+    aud.add_argument("--topic", required=True, help="the campaign's content_topic")
+    aud.add_argument("--offer", required=True, help="the campaign's offer_type")
+    aud.add_argument("--size", required=True, help="N subscribers, or P%% of the mailable list")
+    aud.add_argument("--out", required=True, help="file to write (.csv, or .parquet)")
+    aud.set_defaults(func=cmd_audience)
     report = sub.add_parser("report", help="write a static HTML segment report (one card per segment)")
     report.add_argument("--out", required=True, help="folder for index.html")
     report.set_defaults(func=cmd_report)
