@@ -1,0 +1,97 @@
+"""`mailsift audience` on a hand-made warehouse: consent filtering, ranking, clear errors; the champion rule."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from ml.scoring.recipes import Backtest, no_worse
+from orchestration.audience import AudienceError, build_audience
+from orchestration.cli import main
+from orchestration.warehouse import connect
+
+# key, email, mailable, paused, unsubscribed, hard bounced, complained
+PEOPLE = [
+    ("k1", "a@x.test", True, False, False, False, False),
+    ("k2", "b@x.test", True, False, False, False, False),
+    ("k3", "c@x.test", True, False, False, False, False),
+    ("k4", "unsub@x.test", False, False, True, False, False),
+    ("k5", "bounce@x.test", False, False, False, True, False),
+    ("k6", "spam@x.test", False, False, False, False, True),
+    ("k7", "paused@x.test", True, True, False, False, False),
+    ("k8", "complained-then-resubscribed@x.test", True, False, False, False, True),
+]
+# overall click rate 0.1 for everyone; topic 'running' affinity per key (k4..k8 would rank first)
+RUNNING = {"k1": 0.2, "k2": 0.4, "k3": 0.1, "k4": 0.9, "k5": 0.9, "k6": 0.9, "k7": 0.9, "k8": 0.9}
+
+
+def _warehouse(path):
+    with connect(path) as con:
+        for schema in ("marts", "serving", "ml"):
+            con.execute(f"CREATE SCHEMA {schema}")
+        con.execute("CREATE TABLE marts.dim_subscribers (subscriber_key VARCHAR, email VARCHAR, is_mailable BOOLEAN, "
+                    "is_paused BOOLEAN, is_unsubscribed BOOLEAN, is_hard_bounced BOOLEAN, has_complained BOOLEAN)")
+        con.executemany("INSERT INTO marts.dim_subscribers VALUES (?, ?, ?, ?, ?, ?, ?)", PEOPLE)
+        con.execute("CREATE TABLE serving.subscriber_scores (subscriber_key VARCHAR, best_send_hour_local INTEGER)")
+        con.executemany("INSERT INTO serving.subscriber_scores VALUES (?, ?)", [(p[0], 9) for p in PEOPLE])
+        con.execute("CREATE TABLE ml.subscriber_scores (subscriber_key VARCHAR, click_probability_overall DOUBLE)")
+        con.executemany("INSERT INTO ml.subscriber_scores VALUES (?, 0.1)", [(p[0],) for p in PEOPLE])
+        con.execute("CREATE TABLE serving.subscriber_affinities (subscriber_key VARCHAR, dimension VARCHAR, "
+                    "value VARCHAR, affinity DOUBLE, evidence_sends BIGINT)")
+        rows = [(k, "content_topic", "running", a, 5) for k, a in RUNNING.items()]
+        rows += [(k, "offer_type", "discount", 0.1, 5) for k in RUNNING]  # no lift from the offer
+        con.executemany("INSERT INTO serving.subscriber_affinities VALUES (?, ?, ?, ?, ?)", rows)
+
+
+@pytest.fixture
+def warehouse(isolated_settings):
+    _warehouse(isolated_settings.warehouse)
+    return isolated_settings
+
+
+def test_only_mailable_people_ranked_best_first(warehouse, tmp_path):
+    out = tmp_path / "aud.csv"
+    assert main(["audience", "--topic", "running", "--offer", "discount", "--size", "100%", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert list(got["email"]) == ["b@x.test", "a@x.test", "c@x.test"]  # never k4-k8
+    assert list(got["rank"]) == [1, 2, 3]
+    # offer affinity equals the overall rate: the click probability is the topic affinity itself
+    assert got["predicted_click_probability"].tolist() == pytest.approx([0.4, 0.2, 0.1])
+    assert (got["send_hour_local"] == 9).all()
+    assert len(build_audience(warehouse.warehouse, "running", "discount", 2)) == 2
+    assert len(build_audience(warehouse.warehouse, "running", "discount", "34%")) == math.ceil(0.34 * 3)
+
+
+def test_unknown_topic_or_offer_and_missing_run_are_clear(warehouse, tmp_path, capsys):
+    assert main(["audience", "--topic", "chess", "--offer", "discount", "--size", "5", "--out",
+                 str(tmp_path / "a.csv")]) == 2
+    assert "unknown content_topic 'chess'" in capsys.readouterr().err
+    with pytest.raises(AudienceError, match="unknown offer_type 'free'.*discount"):
+        build_audience(warehouse.warehouse, "running", "free", 5)
+    with pytest.raises(AudienceError, match="size"):
+        build_audience(warehouse.warehouse, "running", "discount", "lots")
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_no_scored_run(isolated_settings, tmp_path):
+    with pytest.raises(AudienceError, match="no warehouse"):
+        build_audience(isolated_settings.warehouse, "running", "discount", 5)
+    with connect(isolated_settings.warehouse) as con:
+        con.execute("CREATE SCHEMA marts")
+    with pytest.raises(AudienceError, match="no scored run"):
+        build_audience(isolated_settings.warehouse, "running", "discount", 5)
+
+
+def _bt(score):
+    return Backtest("auc", {"auc": score}, {"auc": 0.5}, pd.DataFrame())
+
+
+def test_champion_rule_no_worse_on_the_same_backtest():
+    assert no_worse(_bt(0.70), None)                 # first version
+    assert no_worse(_bt(0.70), _bt(0.70))            # equal: no worse
+    assert no_worse(_bt(0.71), _bt(0.70))
+    assert not no_worse(_bt(0.69), _bt(0.70))
+    assert not no_worse(_bt(float("nan")), _bt(0.70))
+    assert no_worse(_bt(0.70), _bt(float("nan")))    # a champion that cannot be evaluated loses
