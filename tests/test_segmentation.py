@@ -296,3 +296,40 @@ def test_campaign_response_updates_recommended_content(fitted):
     model.use_campaign_response(SegmentResponse(prior_strength=50).fit(hist))
     sp = model.segment_profiles_.set_index("segment_id")
     assert all(sp.loc[i, "recommended_content"].startswith("topic: kids; offer: ") for i in ids)
+
+
+def test_featurizer_hour_profile_shrinks_sparse_rhythms():
+    df = make_profiles(400)
+    f = ProfileFeaturizer(balance_groups=False, hour_bin_hours=4).fit(df)
+    hours = f.feature_groups()["hour_profile"]
+    assert len(hours) == 6 and hours[0] == "hours_00_04"
+    two = df.iloc[[1, 1]].copy()
+    for h in range(24):
+        two[f"eng_hour_{h:02d}"] = 1.0 if h == 21 else 0.0
+    two["engagement_events_total"] = [40, 1]
+    X = pd.DataFrame(f.transform(two), columns=f.get_feature_names_out())
+    prior = pd.DataFrame(f.transform(df.iloc[[2]].assign(engagement_events_total=0)), columns=X.columns)
+    # forty evenings are further from the average rhythm than one
+    assert abs(X.loc[0, "hours_20_24"] - prior.loc[0, "hours_20_24"]) > 3 * abs(X.loc[1, "hours_20_24"] - prior.loc[0, "hours_20_24"])
+    assert "hour_profile" not in ProfileFeaturizer(hour_bin_hours=0).fit(df).feature_groups()
+
+
+def test_segmentation_quality_benchmark_scores_planted_groups():
+    from benchmarks.segmentation_quality import evaluate_segmentation
+
+    df = make_profiles(1200, seed=2)
+    personas = df.set_index("subscriber_key")["group"]
+    res = evaluate_segmentation(df.drop(columns=["group"]), personas.iloc[:1000], seeds=(0, 1),
+                                model_params={"k_range": (2, 6), "n_bootstrap": 3, "min_size": 40})
+    assert res["n_scored"] == 1000 and res["n_personas"] == 4
+    assert res["ari_macro"] > 0.9 and res["stability_ari"] > 0.9 and res["k"] == 4
+    assert 0 <= res["ari_kmeans_baseline"] < 1 and res["ratio"] == pytest.approx(res["ari_macro"] / res["ari_kmeans_baseline"])
+    assert res["fit_seconds"] > 0 and res["assign_seconds"] > 0 and res["n_micro"] >= 4 and res["peak_rss_mb"] > 0
+
+
+def test_choose_k_skips_k_whose_smallest_segment_is_too_small():
+    scores = pd.DataFrame({"k": [3, 4, 5], "silhouette": [0.3, 0.31, 0.32], "stability": [0.95, 0.95, 0.95],
+                           "smallest": [120.0, 60.0, 30.0]})
+    assert choose_k(scores, 0.8, 0.05) == 5
+    assert choose_k(scores, 0.8, 0.05, min_size=50) == 4
+    assert choose_k(scores, 0.8, 0.05, min_size=500) == 3  # none qualifies: the smallest k

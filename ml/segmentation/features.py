@@ -15,14 +15,21 @@ scikit-learn transformer style (``fit`` learns fills, levels and scales on the t
   of the person's hours (mean resultant length) *and* by the evidence ``n / (n + prior_events)`` --
   two opens at 23:00 say less than forty; weekday/weekend share and device shares are shrunk the same
   way towards the training average;
+* **daily rhythm** (group ``hour_profile``): the share of a person's engagements in each block of
+  ``hour_bin_hours`` local hours (4 -> six blocks), shrunk by the same evidence towards the average
+  rhythm and scaled by the standard deviation. The circular mean hour alone puts a person who reads
+  at 07:00 and 20:00 at "mid-day" and makes 20:00 and 21:00 readers near twins; the blocks keep
+  morning, lunch, evening and night readers apart (on the synthetic world, together with the default
+  group weights below, this lifted the adjusted Rand index of macro segments vs planted personas from
+  0.32 to 0.44 at 20k subscribers; ``benchmarks/segmentation_quality.py``);
 * **categorical tastes** (top content topic, offer type and purchase category) are one-hot encoded for
   levels held by at least ``min_level_share`` of the training rows;
 * **robust scaling** (median and IQR, or the standard deviation for columns whose IQR is 0, e.g. mostly
   zero counts) is fitted on the training rows and the result clipped at ``clip`` robust units;
-* **balanced groups**: each feature belongs to one group (value, recency, engagement, timing, device,
-  discount, web, tenure, content); with ``balance_groups`` every group carries the same total weight
-  (features divided by the square root of their group's size, times ``group_weights``), so the many
-  one-hot columns do not outvote a single recency column.
+* **balanced groups**: each feature belongs to one group (value, recency, engagement, timing,
+  hour_profile, device, discount, web, tenure, content); with ``balance_groups`` every group carries the
+  same total weight (features divided by the square root of their group's size, times
+  ``group_weights``), so the many one-hot columns do not outvote a single recency column.
 
 No personal data is used: no address, name or location below country; ``subscriber_key`` is only
 carried through by the callers.
@@ -39,8 +46,8 @@ from .schema import HOUR_COLUMNS, DOW_COLUMNS, check_profiles
 
 __all__ = ["ProfileFeaturizer", "FEATURE_GROUPS", "hour_moments"]
 
-FEATURE_GROUPS = ("value", "recency", "engagement", "timing", "device", "discount", "web", "tenure",
-                  "content")
+FEATURE_GROUPS = ("value", "recency", "engagement", "timing", "hour_profile", "device", "discount", "web",
+                  "tenure", "content")
 _COUNT_FEATURES = {  # log1p of counts / amounts, grouped
     "value": ("revenue_total", "orders_total", "orders_180d"),
     "engagement": ("real_opens_total", "sends_per_week_90d"),
@@ -49,7 +56,7 @@ _COUNT_FEATURES = {  # log1p of counts / amounts, grouped
 }
 _DAYS_SINCE = (("days_since_last_order", "never_ordered"), ("days_since_last_open", "never_opened"),
                ("days_since_last_click", "never_clicked"), ("days_since_last_visit", "never_visited"))
-DEFAULT_GROUP_WEIGHTS = {"content": 0.5, "device": 0.5}
+DEFAULT_GROUP_WEIGHTS = {"timing": 1.5, "hour_profile": 1.5, "content": 0.25}
 _CATEGORICAL = ("top_content_topic", "top_offer_type", "top_category")
 _HOURS = np.arange(24)
 
@@ -87,22 +94,27 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
     clip : scaled values are clipped to ``[-clip, clip]``.
     balance_groups : give every feature group the same total weight (see the module docstring).
     group_weights : ``{group: weight}`` multiplying a group after balancing; groups not named weigh 1.
-        None means the default ``{"content": 0.5, "device": 0.5}``: a person's top topic and device mix
-        rest on few clicks and opens and partly repeat the timing group, so they count half.
+        None means the default ``{"timing": 1.5, "hour_profile": 1.5, "content": 0.25}``: when people
+        read is the most personal, evidence-rich habit in e-mail data, so the two timing groups count
+        1.5; a person's top topic / offer / category rests on a handful of clicks (one noisy arg-max
+        each), so content counts a quarter; device weighs 1.
+    hour_bin_hours : width in hours of the daily-rhythm blocks (a divisor of 24); 0 leaves them out.
 
     Fitted attributes: ``feature_names_`` / ``feature_groups_`` (one group per column),
     ``center_``, ``scale_``, ``weights_``, ``fills_`` (neutral fills), ``levels_`` (one-hot levels),
-    ``device_prior_``, ``weekend_prior_``.
+    ``device_prior_``, ``weekend_prior_``, ``hour_prior_``.
     """
 
     def __init__(self, horizon_days: float = 365.0, prior_events: float = 3.0, min_level_share: float = 0.01,
-                 clip: float = 5.0, balance_groups: bool = True, group_weights: dict | None = None):
+                 clip: float = 5.0, balance_groups: bool = True, group_weights: dict | None = None,
+                 hour_bin_hours: int = 4):
         self.horizon_days = horizon_days
         self.prior_events = prior_events
         self.min_level_share = min_level_share
         self.clip = clip
         self.balance_groups = balance_groups
         self.group_weights = group_weights
+        self.hour_bin_hours = hour_bin_hours
 
     # -- raw (unscaled) features -------------------------------------------------------------------
     def _raw(self, df: pd.DataFrame, fitting: bool) -> tuple[np.ndarray, list[str], list[str]]:
@@ -157,6 +169,17 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
             self.weekend_prior_ = float(np.average(weekend[has], weights=n_eng[has])) if has.any() else 2 / 7
         add("weekend_share", "timing", evidence * weekend + (1 - evidence) * self.weekend_prior_)
         add("no_engagement", "timing", n_eng <= 0)
+        width = int(self.hour_bin_hours)
+        if width > 0:  # the daily rhythm as shares of blocks of hours, shrunk to the average rhythm
+            bins = np.stack([shares[:, (np.arange(b, b + width) % 24)].sum(axis=1)
+                             for b in range(0, 24, width)], axis=1)
+            if fitting:
+                has = n_eng > 0
+                self.hour_prior_ = (np.average(bins[has], axis=0, weights=n_eng[has]) if has.any()
+                                    else np.full(bins.shape[1], 1.0 / bins.shape[1]))
+            bins = evidence[:, None] * bins + (1 - evidence[:, None]) * self.hour_prior_
+            for j in range(bins.shape[1]):
+                add(f"hours_{j * width:02d}_{min(j * width + width, 24):02d}", "hour_profile", bins[:, j])
 
         dev = np.nan_to_num(df[["share_mobile", "share_desktop", "share_tablet"]]
                             .apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
@@ -185,12 +208,16 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y=None) -> "ProfileFeaturizer":
         """Learn fills, one-hot levels, robust centre/scale and group weights on profiles ``X``."""
         check_profiles(X)
+        if int(self.hour_bin_hours) < 0 or (int(self.hour_bin_hours) and 24 % int(self.hour_bin_hours)):
+            raise ValueError(f"hour_bin_hours must be 0 or a divisor of 24, got {self.hour_bin_hours!r}")
         self.fills_, self.levels_ = {}, {}
         raw, names, groups = self._raw(X, fitting=True)
         q1, med, q3 = np.percentile(raw, [25, 50, 75], axis=0)
         scale = (q3 - q1) / 1.349
         std = raw.std(axis=0)
         scale = np.where(scale > 1e-9, scale, np.where(std > 1e-9, std, 1.0))
+        by_std = np.array([g == "hour_profile" for g in groups])
+        scale = np.where(by_std & (std > 1e-9), std, scale)  # shrunk shares: a narrow IQR would overweight them
         pair = [names.index("hour_cos"), names.index("hour_sin")]
         scale[pair] = np.sqrt(np.mean(scale[pair] ** 2))  # one scale for both: the circle stays a circle
         self.center_, self.scale_ = med, scale

@@ -19,7 +19,15 @@ trials and is cheap enough to refit many times for the stability estimate.
   values for different k are comparable, unlike inertia (always falls) or BIC (assumes Gaussian
   segments, which profile features with their point masses at zero are not).
 
-**Rule**: among the k whose stability is at least ``min_stability`` and whose silhouette is within
+**Actionable size**: with ``min_size`` set, a k is only eligible when the smallest segment its
+bootstrap fits produce (as a share of the evaluation sample, scaled to the whole list) would still hold
+``min_size`` subscribers -- a segment too small to mail is not worth its stability. If no k qualifies,
+the smallest k of the range is taken.
+
+If the final fit of the chosen k still has a segment under the minimum, the next smaller k is fitted
+instead, until none is (or the smallest k of the range is reached).
+
+**Rule**: among the eligible k whose stability is at least ``min_stability`` and whose silhouette is within
 ``silhouette_tolerance`` (absolute) of the best silhouette, take the **largest** -- the finest
 segmentation that is still reproducible and about as well separated as the best one; marketers
 gain from every reliable distinction, and the micro level refines further. When no k is stable
@@ -50,8 +58,15 @@ from ._kmeans import calibrate_temperature, nearest, softmax_neg, squared_distan
 __all__ = ["MacroSegmenter", "choose_k"]
 
 
-def choose_k(scores: pd.DataFrame, min_stability: float, silhouette_tolerance: float) -> int:
-    """The selection rule of the module docstring applied to a table with k, silhouette, stability."""
+def choose_k(scores: pd.DataFrame, min_stability: float, silhouette_tolerance: float,
+             min_size: float | None = None) -> int:
+    """The selection rule of the module docstring applied to a table with k, silhouette, stability
+    (and ``smallest``, the expected size of the smallest segment, when ``min_size`` is given)."""
+    if min_size is not None and "smallest" in scores:
+        eligible = scores[scores["smallest"] >= min_size]
+        if eligible.empty:
+            return int(scores["k"].min())
+        scores = eligible
     floor = scores["silhouette"].max() - silhouette_tolerance
     ok = scores[(scores["stability"] >= min_stability) & (scores["silhouette"] >= floor)]
     if len(ok):
@@ -72,6 +87,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     min_stability, silhouette_tolerance : the selection rule (see the module docstring).
     fit_sample : rows for the final fit (subsampled when larger); every row is assigned by ``predict``.
     n_init : k-means restarts of the final fit (the best inertia wins); selection fits use fewer.
+    min_size : smallest actionable segment (subscribers); None: no size condition on k.
     random_state : seed; the same data and seed give the same segments.
 
     Fitted attributes: ``n_clusters_``, ``cluster_centers_``, ``temperature_``, ``scores_`` (one row per
@@ -81,7 +97,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     def __init__(self, k_range: tuple[int, int] = (4, 14), selection_sample: int = 20_000,
                  eval_sample: int = 3_000, n_bootstrap: int = 5, min_stability: float = 0.75,
                  silhouette_tolerance: float = 0.05, fit_sample: int = 200_000, n_init: int = 8,
-                 random_state: int | None = 0):
+                 min_size: int | None = None, random_state: int | None = 0):
         self.k_range = k_range
         self.selection_sample = selection_sample
         self.eval_sample = eval_sample
@@ -90,6 +106,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         self.silhouette_tolerance = silhouette_tolerance
         self.fit_sample = fit_sample
         self.n_init = n_init
+        self.min_size = min_size
         self.random_state = random_state
 
     def _kmeans(self, k: int, seed: int, n_init: int) -> KMeans:
@@ -109,6 +126,8 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         if lo < 2 or hi < lo:
             raise ValueError(f"k_range must be (lo, hi) with 2 <= lo <= hi, got {self.k_range!r}")
         hi = min(hi, max(lo, len(X) // 10))
+        if self.min_size:
+            hi = min(hi, max(lo, len(X) // int(self.min_size)))
         rng = np.random.default_rng(self.random_state)
         S = X[subsample(len(X), self.selection_sample, rng)]
         E = S[subsample(len(S), self.eval_sample, rng)]
@@ -118,12 +137,20 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         rows, boots = [], {}
         for k in range(lo, hi + 1):
             sil, stab, b = self._score_k(S, E, k, resamples, seeds)
-            rows.append({"k": k, "silhouette": sil, "stability": stab})
+            smallest = float(np.mean([np.bincount(lab, minlength=k).min() for lab in b])) / len(E) * len(X)
+            rows.append({"k": k, "silhouette": sil, "stability": stab, "smallest": smallest})
             boots[k] = b
         self.scores_ = pd.DataFrame(rows)
-        k = choose_k(self.scores_, self.min_stability, self.silhouette_tolerance)
+        k = choose_k(self.scores_, self.min_stability, self.silhouette_tolerance, self.min_size)
         F = X[subsample(len(X), self.fit_sample, rng)]
-        model = self._kmeans(k, int(rng.integers(2**31)), int(self.n_init)).fit(F)
+        fit_seed = int(rng.integers(2**31))
+        model = self._kmeans(k, fit_seed, int(self.n_init)).fit(F)
+        # The size condition on k is an estimate from the selection fits; if the final fit still has a
+        # segment below the minimum, step down to the next smaller k (its bootstrap fits exist already).
+        while self.min_size and k > lo and \
+                np.bincount(model.labels_, minlength=k).min() / len(F) * len(X) < self.min_size:
+            k -= 1
+            model = self._kmeans(k, fit_seed, int(self.n_init)).fit(F)
         order = np.argsort(-np.bincount(model.labels_, minlength=k), kind="stable")  # largest segment first
         self.cluster_centers_ = model.cluster_centers_[order].astype(np.float32)
         self.n_clusters_ = k

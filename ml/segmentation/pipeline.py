@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from .features import ProfileFeaturizer
 from .identity import match_segments, micro_id, moved_between
 from .macro import MacroSegmenter
-from .micro import MicroSegmenter
+from .micro import MicroSegmenter, default_min_size
 from .profiles import PROFILE_COLUMNS, SegmentProfiler
 from .schema import check_profiles
 from .traits import TRAIT_KEYS, trait_table
@@ -108,6 +108,7 @@ class SegmentationModel(BaseEstimator):
             k_range=self.k_range, selection_sample=self.selection_sample, eval_sample=self.eval_sample,
             n_bootstrap=self.n_bootstrap, min_stability=self.min_stability,
             silhouette_tolerance=self.silhouette_tolerance, fit_sample=self.fit_sample, n_init=self.n_init,
+            min_size=self.min_size if self.min_size is not None else default_min_size(len(X)),
             random_state=self.random_state).fit(X)
         macro_idx, macro_conf = self.macro_.predict_with_confidence(X)
         self.micro_ = MicroSegmenter(min_size=self.min_size, per_sqrt=self.micro_per_sqrt,
