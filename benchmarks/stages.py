@@ -3,6 +3,7 @@
 python -m benchmarks.stages ingest   # landing files -> raw layer (settings from MAILSIFT_* variables)
 python -m benchmarks.stages floor    # one plain DuckDB aggregation pass over the raw e-mail events
 python -m benchmarks.stages segment  # segmentation quality vs the planted personas, fit/assign time
+python -m benchmarks.stages scores   # after `mailsift run`: served scores vs the held-back future
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def main(stage: str) -> dict:
 
         profiles, personas = load_profiles_and_personas(settings.warehouse, settings.landing_dir / "truth")
         return evaluate_segmentation(profiles, personas)
+    if stage == "scores":
+        from benchmarks.scoring_quality import scoring_quality
+
+        return scoring_quality(settings.warehouse, settings.landing_dir / "truth")
     with connect(settings.warehouse) as con:
         if stage == "ingest":
             bootstrap(con, read_or_create_salt(settings.salt_file))

@@ -12,7 +12,7 @@ from orchestration.cli import main, run_everything
 from orchestration.settings import load_settings
 from orchestration.warehouse import connect
 
-N = 600
+N = 2000
 
 
 @pytest.fixture
@@ -38,6 +38,26 @@ def _serving_checks(settings, n):
     assert len(published) == n and set(published["subscriber_key"]) == keys
     assert len(pd.read_parquet(settings.serving_dir / "segment_profiles.parquet")) == len(prof)
     return seg, prof
+
+
+def _score_checks(settings, n):
+    """The contract's score table, one row per subscriber, and an audience of mailable people only."""
+    with connect(settings.warehouse, read_only=True) as con:
+        scores = con.execute("SELECT * FROM serving.subscriber_scores").df()
+        mailable = {r[0] for r in con.execute("SELECT email FROM marts.dim_subscribers WHERE is_mailable").fetchall()}
+        topic, offer = con.execute("SELECT content_topic, offer_type FROM marts.campaign_performance "
+                                   "WHERE content_topic IS NOT NULL AND offer_type IS NOT NULL LIMIT 1").fetchone()
+    assert len(scores) == n and scores["subscriber_key"].is_unique
+    for col in ("churn_probability", "purchase_probability_30d", "open_probability_next_send", "p_alive"):
+        values = scores[col].dropna()
+        assert len(values) > 0 and values.between(0, 1).all(), col
+    assert scores["best_send_hour_local"].dropna().between(0, 23).all()
+    assert (scores["predicted_clv_365d"].dropna() >= 0).all()
+    out = settings.data_dir / "audience.csv"  # holds addresses: not among the serving files scanned below
+    assert main(["audience", "--topic", topic, "--offer", offer, "--size", "10%", "--out", str(out)]) == 0
+    audience = pd.read_csv(out)
+    assert 0 < len(audience) <= len(mailable) // 10 + 1
+    assert set(audience["email"]) <= mailable
 
 
 def _no_address_anywhere(settings, emails):
@@ -76,6 +96,7 @@ def test_generate_run_and_rerun(generated, monkeypatch):
     assert sum(lifecycle.values()) == N and len(lifecycle) >= 4
 
     seg1, _ = _serving_checks(settings, N)
+    _score_checks(settings, N)
     assert set(seg1["model_version"]) == {"1"}
     _no_address_anywhere(settings, emails)
     from orchestration import model_registry as registry
@@ -104,8 +125,10 @@ def test_generate_run_and_rerun(generated, monkeypatch):
         seg1.set_index("subscriber_key")["micro_segment_id"].reindex(seg2["subscriber_key"]))
     from mlflow import MlflowClient
 
-    versions = {int(v.version): v.aliases for v in MlflowClient().search_model_versions("name='mailsift-segmentation'")}
-    assert versions == {1: ["champion"], 2: []}
+    client = MlflowClient()
+    versions = {int(v.version) for v in client.search_model_versions("name='mailsift-segmentation'")}
+    assert versions == {1, 2}
+    assert int(client.get_model_version_by_alias("mailsift-segmentation", "champion").version) == 1
 
 
 def test_run_without_landing_folder_says_so(isolated_settings, capsys):
