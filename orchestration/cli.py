@@ -139,10 +139,32 @@ def cmd_audience(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out).resolve()
     write_audience(audience, out)
+    from orchestration.forget import log_export
+
+    log_export(settings, out)  # the file holds addresses: `mailsift forget` rewrites it
     top = audience["predicted_click_probability"]
     _say(f"Wrote {len(audience):,} mailable subscribers to {out}, best first"
          + (f" (predicted click probability {top.iloc[0]:.3f} to {top.iloc[-1]:.3f}, mean {top.mean():.3f})."
             if len(audience) else "."))
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from orchestration.forget import forget
+
+    settings = load_settings()
+    try:
+        report = forget(settings, args.email)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _say(("Already erased before; " if report.already_erased else "Erased; ")
+         + f"{report.total:,} row(s) removed" + (":" if report.rows_deleted else "."))
+    for where, n in sorted(report.rows_deleted.items()):
+        _say(f"  {where}: {n:,}")
+    if report.files_rewritten:
+        _say(f"Rewrote {len(report.files_rewritten)} published or exported file(s).")
+    _say("A later import of this address is rejected with the reason 'erased'.")
     return 0
 
 
@@ -171,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--size", required=True, help="N subscribers, or P%% of the mailable list")
     aud.add_argument("--out", required=True, help="file to write (.csv, or .parquet)")
     aud.set_defaults(func=cmd_audience)
+    forget_p = sub.add_parser("forget", help="erase one person from every layer, model output and export")
+    forget_p.add_argument("email")
+    forget_p.set_defaults(func=cmd_forget)
     report = sub.add_parser("report", help="write a static HTML segment report (one card per segment)")
     report.add_argument("--out", required=True, help="folder for index.html")
     report.set_defaults(func=cmd_report)

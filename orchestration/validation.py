@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from orchestration.landing_contract import BOOLEAN, DOUBLE, EMAIL_PATTERN, INTEGER, TIMESTAMP, Column, EntitySpec
 
-INTERNAL = ("__ord", "__email_raw", "__email_ok")
+INTERNAL = ("__ord", "__email_raw", "__email_ok", "__erased")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "FLOAT", "DOUBLE", "REAL")
 _INTEGRAL = _NUMERIC[:8]
@@ -80,6 +80,7 @@ def reason_checks(spec: EntitySpec, available: dict[str, str]) -> list[str]:
             checks.append(f"CASE WHEN NOT ({present}) THEN {_lit('missing required field: ' + col.name)} END")
         if col.is_email:
             checks.append(f"CASE WHEN NOT ec.__email_ok THEN {_lit('invalid email address in ' + col.name)} END")
+            checks.append(f"CASE WHEN ec.__erased THEN {_lit('erased')} END")
         converts = (
             (col.type == TIMESTAMP and not stype.upper().startswith(("TIMESTAMP", "DATE")))
             or (col.type in (DOUBLE, INTEGER) and stype.upper() not in _INTEGRAL)
@@ -105,11 +106,15 @@ def reason_checks(spec: EntitySpec, available: dict[str, str]) -> list[str]:
 
 def email_check_sql(source: str) -> str:
     """One row per distinct address value in the file with whether it is valid once trimmed and
-    lower-cased (a blank is 'valid' here: the required-field rule reports it)."""
+    lower-cased (a blank is 'valid' here: the required-field rule reports it) and whether its owner
+    was erased (``raw.erased_subscribers``)."""
     return (
         f"SELECT email AS __email_raw, NULLIF(trim(email), '') IS NULL OR regexp_full_match("
-        f"lower(trim(email)), {_lit(EMAIL_PATTERN)}) AS __email_ok FROM (SELECT DISTINCT CAST(email AS VARCHAR) "
-        f"AS email FROM {source})"
+        f"lower(trim(email)), {_lit(EMAIL_PATTERN)}) AS __email_ok, "
+        # erased by `mailsift forget`: the tombstone holds sha256(salt || normalised address), as subscriber_key
+        f"sha256((SELECT max(salt) FROM raw.key_salt) || lower(trim(email))) IN "
+        f"(SELECT subscriber_key FROM raw.erased_subscribers) AS __erased "
+        f"FROM (SELECT DISTINCT CAST(email AS VARCHAR) AS email FROM {source})"
     )
 
 

@@ -29,6 +29,9 @@ _META_DDL = (
         source_file VARCHAR NOT NULL, entity VARCHAR, file_hash VARCHAR,
         reason VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL)""",
     f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.key_salt (salt VARCHAR NOT NULL)",
+    # Tombstones of erased people (`mailsift forget`): the salted key only, never the address.
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.erased_subscribers (
+        subscriber_key VARCHAR PRIMARY KEY, erased_at TIMESTAMP NOT NULL)""",
 )
 
 
