@@ -1,7 +1,8 @@
 """``mailsift forget EMAIL``: erase one person from every layer and keep them erased.
 
 In one warehouse transaction: every raw row holding the address (and the order lines of their
-orders, and rejected rows that quote it), every row of every derived table keyed by their
+orders, and rejected rows that quote it; how many per loaded file goes to ``raw.erased_rows`` so the
+ingestion check loaded + rejected + erased = rows keeps holding), every row of every derived table keyed by their
 ``subscriber_key``, address or internal ``identity_id`` (staging, intermediate, marts, labels, the
 training build, ``ml``, ``serving``), and a tombstone -- ``sha256(salt || address)``, the person's
 ``subscriber_key``, never the address -- so a later import of the same address is rejected with the
@@ -57,9 +58,13 @@ def log_export(settings: Settings, path: Path) -> None:
                              "written_at": datetime.now(timezone.utc).isoformat()}) + "\n")
 
 
-def _delete(con, table: str, where: str, params: list) -> int:
+def _delete(con, table: str, where: str, params: list, file_col: str | None = None) -> int:
+    """Delete matching rows; for raw tables (``file_col``) record how many per loaded file."""
     n = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
     if n:
+        if file_col:
+            con.execute(f"INSERT INTO {RAW_SCHEMA}.erased_rows SELECT {file_col}, count(*), now() FROM {table} "
+                        f"WHERE {where} GROUP BY 1", params)
         con.execute(f"DELETE FROM {table} WHERE {where}", params)
     return int(n)
 
@@ -84,13 +89,13 @@ def _erase_warehouse(con, norm: str, key: str, report: ForgetReport) -> None:
     email_match = "lower(trim(CAST(email AS VARCHAR))) = ?"
     rows["raw.order_items"] = _delete(con, f"{RAW_SCHEMA}.order_items",
                                       f"order_id IN (SELECT order_id FROM {RAW_SCHEMA}.orders WHERE {email_match})",
-                                      [norm])
+                                      [norm], file_col="_file_hash")
     for entity, spec in ENTITIES.items():
         if "email" in spec.column_names:
-            rows[f"raw.{entity}"] = _delete(con, f"{RAW_SCHEMA}.{entity}", email_match, [norm])
+            rows[f"raw.{entity}"] = _delete(con, f"{RAW_SCHEMA}.{entity}", email_match, [norm], file_col="_file_hash")
     ids = _rejected_rowids(con, norm)
     if ids:
-        con.execute(f"DELETE FROM {RAW_SCHEMA}.rejected_rows WHERE list_contains(?, rowid)", [ids])
+        _delete(con, f"{RAW_SCHEMA}.rejected_rows", "list_contains(?, rowid)", [ids], file_col="file_hash")
     rows["raw.rejected_rows"] = len(ids)
     columns = con.execute(
         "SELECT c.table_schema, c.table_name, list(c.column_name) FROM information_schema.columns c "

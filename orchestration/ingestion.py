@@ -275,7 +275,8 @@ def _record_rejected_file(con: duckdb.DuckDBPyConnection, result: FileResult, fi
 def reconcile(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
     """Files where loaded + rejected differs from the rows in the file: (file, rows, loaded, rejected).
 
-    Counts the raw tables and rejected_rows afresh rather than trusting the manifest's own counts.
+    Counts the raw tables and rejected_rows afresh rather than trusting the manifest's own counts. Rows
+    erased since by `mailsift forget` (``raw.erased_rows``) count as rejected here.
     """
     union = " UNION ALL ".join(
         f"SELECT _file_hash AS h, count(*) AS n FROM {RAW_SCHEMA}.{e} GROUP BY 1" for e in ENTITIES
@@ -283,7 +284,13 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]
     return con.execute(
         f"""
         WITH loaded AS ({union}),
-        rejected AS (SELECT file_hash AS h, count(*) AS n FROM {RAW_SCHEMA}.rejected_rows GROUP BY 1)
+        rejected AS (
+            SELECT h, sum(n) AS n FROM (
+                SELECT file_hash AS h, count(*) AS n FROM {RAW_SCHEMA}.rejected_rows GROUP BY 1
+                UNION ALL
+                SELECT file_hash, sum(rows_erased) FROM {RAW_SCHEMA}.erased_rows GROUP BY 1
+            ) GROUP BY h
+        )
         SELECT m.source_file, m.rows_in_file, coalesce(l.n, 0), coalesce(r.n, 0)
         FROM {RAW_SCHEMA}.load_manifest m
         LEFT JOIN loaded l ON l.h = m.file_hash LEFT JOIN rejected r ON r.h = m.file_hash

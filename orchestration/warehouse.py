@@ -32,6 +32,9 @@ _META_DDL = (
     # Tombstones of erased people (`mailsift forget`): the salted key only, never the address.
     f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.erased_subscribers (
         subscriber_key VARCHAR PRIMARY KEY, erased_at TIMESTAMP NOT NULL)""",
+    # How many rows of each loaded file were erased since, so loaded + rejected + erased = rows still holds.
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.erased_rows (
+        file_hash VARCHAR NOT NULL, rows_erased BIGINT NOT NULL, erased_at TIMESTAMP NOT NULL)""",
 )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration.cli import main, run_everything
-from orchestration.ingestion import ingest_landing
+from orchestration.ingestion import ingest_landing, reconcile
 from orchestration.serving import publish_parquet
 from orchestration.settings import load_settings, read_or_create_salt
 from orchestration.warehouse import bootstrap, connect
@@ -64,6 +64,7 @@ def test_forget_erases_everywhere_and_keeps_them_erased(tiny_built, capsys):
     assert "Erased" in capsys.readouterr().out
     with connect(settings.warehouse, read_only=True) as con:
         assert _count_everywhere(con, "bob@example.com", bob) == {"raw.erased_subscribers": 1}  # the tombstone: key only
+        assert reconcile(con) == []  # loaded + rejected + erased = rows, per file
         assert con.execute("SELECT count(*) FROM marts.dim_subscribers").fetchone()[0] == len(keys) - 1
         assert con.execute("SELECT count(*) FROM marts.subscriber_profiles WHERE subscriber_key = ?",
                            [keys["ann@example.com"]]).fetchone()[0] == 1  # the others are untouched

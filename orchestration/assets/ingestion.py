@@ -33,7 +33,7 @@ WAREHOUSE_POOL = "warehouse"  # one writer at a time: every asset that writes th
     check_specs=[
         dg.AssetCheckSpec(
             ROW_CHECK, asset=key,
-            description="For every loaded file: rows loaded + rows rejected = rows in the file.",
+            description="For every loaded file: rows loaded + rows rejected (+ rows erased since by mailsift forget) = rows in the file.",
         )
         for key in RAW_KEYS.values()
     ],
