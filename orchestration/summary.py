@@ -59,3 +59,23 @@ def _summarise(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
                 f"SELECT {column}, count(*) FROM marts.subscriber_profiles GROUP BY 1 ORDER BY 2 DESC"
             ).fetchall()
             lines.append(f"  {column}: " + ", ".join(f"{k} {v:,}" for k, v in dist))
+    if _table_exists(con, "serving", "segment_profiles"):
+        macro = con.execute(
+            "SELECT segment_id, name, size, share, avg_clv, avg_churn_probability, model_version "
+            "FROM serving.segment_profiles WHERE level = 'macro' ORDER BY size DESC").fetchall()
+        n_micro = con.execute("SELECT count(*) FROM serving.segment_profiles WHERE level = 'micro'").fetchone()[0]
+        if macro:
+            lines.append(f"Segments (mailsift-segmentation v{macro[0][6]}): {len(macro)} macro, {n_micro} micro")
+            for sid, name, size, share, clv, churn in (r[:6] for r in macro):
+                extra = "" if clv is None else f", avg CLV {clv:,.0f}"
+                extra += "" if churn is None else f", churn {churn:.0%}"
+                lines.append(f"  {sid} {name}: {size:,} ({share:.1%}{extra})")
+    if _table_exists(con, "serving", "model_backtests"):
+        rows = con.execute(
+            "SELECT model, model_version, metric, value, baseline_value FROM serving.model_backtests "
+            "WHERE is_primary AND role = 'candidate' ORDER BY model").fetchall()
+        if rows:
+            lines.append("Scoring models (held-out backtest, primary metric vs its naive baseline):")
+            for model, version, metric, value, base in rows:
+                base_txt = "" if base is None else f" (baseline {base:.3f})"
+                lines.append(f"  {model} v{version}: {metric} {value:.3f}{base_txt}")

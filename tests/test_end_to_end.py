@@ -97,6 +97,10 @@ def test_generate_run_and_rerun(generated, monkeypatch):
 
     seg1, _ = _serving_checks(settings, N)
     _score_checks(settings, N)
+    from orchestration.summary import summarise
+
+    text = summarise(settings.warehouse)
+    assert "Segments (mailsift-segmentation v1)" in text and "mailsift-churn v1: auc" in text
     assert set(seg1["model_version"]) == {"1"}
     _no_address_anywhere(settings, emails)
     from orchestration import model_registry as registry
