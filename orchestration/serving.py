@@ -23,6 +23,9 @@ import pyarrow.parquet as pq
 
 ML_SCHEMA = "ml"
 SERVING_SCHEMA = "serving"
+SERVING_COPY = "serving.duckdb"
+# Many BI drivers bundle an older DuckDB that cannot read the 2.x storage format (stack notes).
+SERVING_COPY_STORAGE = "v1.4.0"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -62,7 +65,9 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
                     run_id: str) -> dict[str, int]:
     """Copy ``serving.<table>`` to ``out_dir/<table>.parquet`` (write aside, then rename); row counts.
 
-    A ``_published.json`` beside them records the run, the time and the row count of every file.
+    Also writes ``serving.duckdb``, a DuckDB copy of the same tables in a storage format older engines
+    read (:func:`publish_duckdb_copy`). A ``_published.json`` beside them records the run, the time and
+    the row count of every table.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     present = existing_tables(con, SERVING_SCHEMA)
@@ -76,8 +81,33 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
         pq.write_table(arrow, tmp)
         os.replace(tmp, final)
         counts[table] = arrow.num_rows
-    manifest = {"run_id": run_id, "published_at": datetime.now(timezone.utc).isoformat(), "rows": counts}
+    if counts:
+        publish_duckdb_copy(con, list(counts), out_dir)
+    manifest = {"run_id": run_id, "published_at": datetime.now(timezone.utc).isoformat(), "rows": counts,
+                "duckdb_copy": SERVING_COPY, "duckdb_copy_storage_version": SERVING_COPY_STORAGE}
     tmp = out_dir / f"._published.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2))
     os.replace(tmp, out_dir / "_published.json")
     return counts
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish_duckdb_copy(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_dir: Path) -> Path:
+    """``out_dir/serving.duckdb``: the serving tables in a file BI tools can open while runs write the
+    warehouse, in storage format ``SERVING_COPY_STORAGE``; built aside, then renamed over the old copy."""
+    final = out_dir / SERVING_COPY
+    tmp = out_dir / f".{SERVING_COPY}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    # ATTACH takes no bound parameters; the path is our own setting, quoted as an SQL string.
+    con.execute(f"ATTACH {_sql_string(str(tmp))} AS __serving_copy (STORAGE_VERSION {_sql_string(SERVING_COPY_STORAGE)})")
+    try:
+        for table in tables:
+            con.execute(f"CREATE TABLE __serving_copy.{_ident(table)} AS SELECT * FROM {SERVING_SCHEMA}.{_ident(table)}")
+    finally:
+        con.execute("DETACH __serving_copy")
+    os.replace(tmp, final)
+    Path(str(tmp) + ".wal").unlink(missing_ok=True)
+    return final

@@ -41,7 +41,15 @@ def test_publish_parquet_writes_every_table_and_a_manifest(tmp_path):
     assert pq.read_table(out / "a.parquet").column("i").to_pylist() == [0, 1, 2, 3, 4]
     manifest = json.loads((out / "_published.json").read_text())
     assert manifest["run_id"] == "r1" and manifest["rows"] == {"a": 5, "b": 1}
-    assert sorted(p.name for p in out.iterdir()) == ["_published.json", "a.parquet", "b.parquet"]  # no temp files
+    assert sorted(p.name for p in out.iterdir()) == ["_published.json", "a.parquet", "b.parquet",
+                                                     "serving.duckdb"]  # no temp files
+    # the DuckDB copy holds the same tables in a storage format older engines read
+    copy = duckdb.connect(str(out / "serving.duckdb"), read_only=True)
+    assert copy.execute("SELECT count(*) FROM a").fetchone() == (5,)
+    assert copy.execute("SELECT s FROM b").fetchone() == ("x",)
+    assert copy.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'serving'"
+                        ).fetchone()[0].startswith("v1.4.0")
+    copy.close()
     # republishing replaces the file
     con.execute("CREATE OR REPLACE TABLE serving.a AS SELECT 42 AS i")
     publish_parquet(con, ["a"], out, run_id="r2")
