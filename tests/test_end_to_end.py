@@ -60,6 +60,44 @@ def _score_checks(settings, n):
     assert set(audience["email"]) <= mailable
 
 
+READER = """
+import json, sys, time
+from pathlib import Path
+import duckdb, pandas as pd
+serving, stop = Path(sys.argv[1]), Path(sys.argv[2])
+reads, errors = 0, []
+while not stop.exists():
+    try:
+        n = len(pd.read_parquet(serving / "subscriber_segments.parquet"))
+        con = duckdb.connect(str(serving / "serving.duckdb"), read_only=True)
+        m = con.execute("SELECT count(*) FROM subscriber_scores").fetchone()[0]
+        con.close()
+        if n != m:
+            errors.append(f"{n} segments vs {m} scores")
+        reads += 1
+    except Exception as exc:
+        errors.append(repr(exc))
+    time.sleep(0.2)
+print(json.dumps({"reads": reads, "errors": errors[:5]}))
+"""
+
+
+def _start_reader(settings):
+    import subprocess
+    import sys
+
+    stop = settings.data_dir / "stop-reader"
+    stop.unlink(missing_ok=True)
+    return subprocess.Popen([sys.executable, "-c", READER, str(settings.serving_dir), str(stop)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def _stop_reader(settings, proc):
+    (settings.data_dir / "stop-reader").touch()
+    out, _ = proc.communicate(timeout=60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def _no_address_anywhere(settings, emails):
     """No e-mail address in any MLflow artefact or published serving file (byte scan)."""
     needles = [e.encode() for e in sorted(emails)[:200]] + [b"@example."]
@@ -117,7 +155,10 @@ def test_generate_run_and_rerun(generated, monkeypatch):
         return check_gates(*args, **{**kwargs, "min_stability": 1.01})
 
     monkeypatch.setattr(seg_assets, "check_gates", failing_gates)
+    reader = _start_reader(settings)  # another process reads the published files all through the run
     second = run_everything(settings, instance=dg.DagsterInstance.ephemeral())
+    reads = _stop_reader(settings, reader)
+    assert reads["errors"] == [] and reads["reads"] >= 3
     assert second.success
     mats = {m.asset_key.to_user_string(): m.metadata for m in second.asset_materializations_for_node("raw_landing")}
     assert mats["raw/load_manifest"]["files_loaded"].value == 0
@@ -133,6 +174,21 @@ def test_generate_run_and_rerun(generated, monkeypatch):
     versions = {int(v.version) for v in client.search_model_versions("name='mailsift-segmentation'")}
     assert versions == {1, 2}
     assert int(client.get_model_version_by_alias("mailsift-segmentation", "champion").version) == 1
+
+    # a third run fails half-way (injected into the segment response step, after training and scoring):
+    # the served tables and the published files stay exactly as the second run left them
+    import orchestration.assets.segment_response as response_assets
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    published = {p.name: p.read_bytes() for p in settings.serving_dir.iterdir() if p.is_file()}
+    monkeypatch.setattr(response_assets, "response_tables", broken)
+    third = run_everything(settings, instance=dg.DagsterInstance.ephemeral())
+    assert not third.success
+    assert {p.name: p.read_bytes() for p in settings.serving_dir.iterdir() if p.is_file()} == published
+    seg3, _ = _serving_checks(settings, N)
+    assert seg3["run_id"].iloc[0] == seg2["run_id"].iloc[0]
 
 
 def test_run_without_landing_folder_says_so(isolated_settings, capsys):
