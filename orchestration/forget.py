@@ -15,7 +15,6 @@ models keep per-``subscriber_key`` evidence until the next retrain replaces them
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,10 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.audience import write_audience
 from orchestration.landing_contract import EMAIL_PATTERN, ENTITIES
-from orchestration.serving import SERVING_SCHEMA, _ident, existing_tables, publish_parquet
+from orchestration.serving import SERVING_SCHEMA, existing_tables, publish_parquet
 from orchestration.settings import Settings, read_or_create_salt
-from orchestration.warehouse import RAW_SCHEMA, bootstrap, connect
+from orchestration.warehouse import RAW_SCHEMA, bootstrap, connect, ident
 
 EXPORT_LOG = "audience_exports.jsonl"
 
@@ -103,7 +103,7 @@ def _erase_warehouse(con, norm: str, key: str, report: ForgetReport) -> None:
         "WHERE t.table_type = 'BASE TABLE' AND c.table_schema <> ? GROUP BY 1, 2 ORDER BY 1, 2",
         [RAW_SCHEMA]).fetchall()
     for schema, table, cols in columns:
-        target = f"{_ident(schema)}.{_ident(table)}"
+        target = f"{ident(schema)}.{ident(table)}"
         conds, params = [], []
         if "subscriber_key" in cols:
             conds.append("subscriber_key = ?")
@@ -134,12 +134,7 @@ def _rewrite_exports(settings: Settings, norm: str, report: ForgetReport) -> Non
         keep = frame["email"].astype(str).str.strip().str.lower() != norm
         if keep.all():
             continue
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if path.suffix == ".parquet":
-            frame[keep].to_parquet(tmp, index=False)
-        else:
-            frame[keep].to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        write_audience(frame[keep], path)
         report.files_rewritten.append(str(path))
         report.rows_deleted[str(path)] = int((~keep).sum())
 

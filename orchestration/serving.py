@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,26 +20,19 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
+from orchestration.warehouse import ident
+
 ML_SCHEMA = "ml"
 SERVING_SCHEMA = "serving"
 SERVING_COPY = "serving.duckdb"
 # Many BI drivers bundle an older DuckDB that cannot read the 2.x storage format (stack notes).
 SERVING_COPY_STORAGE = "v1.4.0"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def _ident(name: str) -> str:
-    # Table names come from this code base, never from users; still, refuse anything that is not a
-    # plain identifier rather than paste it into SQL.
-    if not _IDENT.match(name):
-        raise ValueError(f"not a plain SQL identifier: {name!r}")
-    return name
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame) -> int:
     """Replace ``schema.table`` with ``frame`` in one transaction; returns the row count."""
-    target = f"{_ident(schema)}.{_ident(table)}"
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+    target = f"{ident(schema)}.{ident(table)}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
     con.register("__mailsift_frame", frame)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -75,7 +67,7 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
     for table in tables:
         if table not in present:
             continue
-        arrow = con.sql(f"SELECT * FROM {SERVING_SCHEMA}.{_ident(table)}").to_arrow_table()
+        arrow = con.sql(f"SELECT * FROM {SERVING_SCHEMA}.{ident(table)}").to_arrow_table()
         final = out_dir / f"{table}.parquet"
         tmp = out_dir / f".{table}.parquet.{os.getpid()}.tmp"
         pq.write_table(arrow, tmp)
@@ -105,7 +97,7 @@ def publish_duckdb_copy(con: duckdb.DuckDBPyConnection, tables: Iterable[str], o
     con.execute(f"ATTACH {_sql_string(str(tmp))} AS __serving_copy (STORAGE_VERSION {_sql_string(SERVING_COPY_STORAGE)})")
     try:
         for table in tables:
-            con.execute(f"CREATE TABLE __serving_copy.{_ident(table)} AS SELECT * FROM {SERVING_SCHEMA}.{_ident(table)}")
+            con.execute(f"CREATE TABLE __serving_copy.{ident(table)} AS SELECT * FROM {SERVING_SCHEMA}.{ident(table)}")
     finally:
         con.execute("DETACH __serving_copy")
     os.replace(tmp, final)

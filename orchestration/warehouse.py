@@ -7,6 +7,7 @@ file with a different configuration in one process), and the raw layer's DDL der
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ import duckdb
 from orchestration.landing_contract import BOOKKEEPING_COLUMNS, ENTITIES
 
 RAW_SCHEMA = "raw"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 _META_DDL = (
     f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_manifest (
@@ -78,13 +80,16 @@ def bootstrap(con: duckdb.DuckDBPyConnection, salt: str) -> None:
         )
 
 
+def ident(name: str) -> str:
+    """``name`` if it is a plain lower-case SQL identifier, else ValueError. Table and column names come
+    from this code base, never from users; still, refuse anything else rather than paste it into SQL."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
 def read_table(path: Path, schema: str, table: str, order_by: str | None = None):
     """A whole warehouse table as a pandas DataFrame (read-only connection, closed afterwards)."""
-    import re
-
-    for name in (schema, table, order_by or "x"):
-        if not re.match(r"^[a-z_][a-z0-9_]*$", name):
-            raise ValueError(f"not a plain SQL identifier: {name!r}")
     with connect(path, read_only=True) as con:
-        sql = f"SELECT * FROM {schema}.{table}" + (f" ORDER BY {order_by}" if order_by else "")
+        sql = f"SELECT * FROM {ident(schema)}.{ident(table)}" + (f" ORDER BY {ident(order_by)}" if order_by else "")
         return con.execute(sql).df()
