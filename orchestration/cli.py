@@ -58,8 +58,11 @@ def _dagster_home(settings: Settings) -> None:
         shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
 
 
-def run_everything(settings: Settings, instance=None, job_name: str = "mailsift_everything"):
-    """Materialise every asset once (or the assets of ``job_name``), in-process; returns the Dagster result."""
+def run_everything(settings: Settings, instance=None, job_name: str = "mailsift_everything",
+                   full_refresh: bool = False):
+    """Materialise every asset once (or the assets of ``job_name``), in-process; returns the Dagster result.
+
+    ``full_refresh`` rebuilds the incremental dbt models from every raw row."""
     from orchestration.project import ensure_manifest
 
     ensure_manifest()
@@ -71,13 +74,19 @@ def run_everything(settings: Settings, instance=None, job_name: str = "mailsift_
 
         instance = dg.DagsterInstance.get()
     # Loggers are only started when the run config names them: ask for the compact progress logger.
-    return job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config={"loggers": {"console": {}}}
-    )
+    run_config: dict = {"loggers": {"console": {}}}
+    if full_refresh:
+        run_config["ops"] = {"mailsift_dbt_models": {"config": {"full_refresh": True}}}
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
+JOBS = {"run": "mailsift_everything", "refresh": "mailsift_refresh"}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from orchestration.summary import summarise
+
+    command = getattr(args, "command", "run") if getattr(args, "command", None) in JOBS else "run"
 
     settings = load_settings()
     if not settings.landing_dir.exists():
@@ -85,10 +94,11 @@ def cmd_run(_args: argparse.Namespace) -> int:
              "(set MAILSIFT_LANDING_DIR, or run `mailsift generate` / `mailsift demo`).")
         return 2
     _dagster_home(settings)
-    _say(f"mailsift run: landing {settings.landing_dir}\n              warehouse {settings.warehouse}\n"
-         f"              as of {settings.as_of or 'latest event in the data'}")
+    pad = " " * len(f"mailsift {command}: ")
+    _say(f"mailsift {command}: landing {settings.landing_dir}\n{pad}warehouse {settings.warehouse}\n"
+         f"{pad}as of {settings.as_of or 'latest event in the data'}")
     t0 = time.perf_counter()
-    result = run_everything(settings)
+    result = run_everything(settings, job_name=JOBS[command], full_refresh=getattr(args, "full_refresh", False))
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity.value == "ERROR"
@@ -97,14 +107,14 @@ def cmd_run(_args: argparse.Namespace) -> int:
     _say(summarise(settings.warehouse))
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        _say(f"\nmailsift run FAILED after {time.perf_counter() - t0:.1f} s in: {', '.join(failed) or 'the run'}."
+        _say(f"\nmailsift {command} FAILED after {time.perf_counter() - t0:.1f} s in: {', '.join(failed) or 'the run'}."
              " The messages above say why; the serving tables and warehouse keep their last good state.")
         return 1
     if failed_checks:
-        _say("\nmailsift run finished, but these checks FAILED: " + ", ".join(
+        _say(f"\nmailsift {command} finished, but these checks FAILED: " + ", ".join(
             f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks))
         return 1
-    _say(f"\nmailsift run finished in {time.perf_counter() - t0:.1f} s.")
+    _say(f"\nmailsift {command} finished in {time.perf_counter() - t0:.1f} s.")
     return 0
 
 
@@ -182,7 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     gen.set_defaults(func=cmd_generate)
     run = sub.add_parser("run", help="materialise every asset once, in-process, on the landing folder")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild the incremental event models from every raw row (normally only new files are read)")
     run.set_defaults(func=cmd_run)
+    refresh = sub.add_parser("refresh", help="load new landing files and update every serving table with the "
+                             "current champion models, without retraining (what the landing sensor starts)")
+    refresh.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help=f"generate {DEMO_SUBSCRIBERS:,} subscribers, run, summarise")
     demo.add_argument("--subscribers", type=int, default=DEMO_SUBSCRIBERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)

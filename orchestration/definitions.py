@@ -11,34 +11,28 @@ ensure_manifest()
 
 from orchestration.assets.dbt import mailsift_dbt_models, mailsift_dbt_serving  # noqa: E402  (needs the manifest)
 from orchestration.assets.ingestion import raw_landing  # noqa: E402
+from orchestration.assets.monitoring import segment_drift  # noqa: E402
 from orchestration.assets.segment_response import segment_response  # noqa: E402
 from orchestration.assets.scores import subscriber_scores  # noqa: E402
 from orchestration.assets.scoring_models import scoring_models  # noqa: E402
 from orchestration.assets.scoring_training import scoring_training_data  # noqa: E402
 from orchestration.assets.segmentation import segment_assignments, segmentation_model  # noqa: E402
 from orchestration.assets.serving import published_serving_files  # noqa: E402
+from orchestration.jobs import everything_job, profiles_job, refresh_job  # noqa: E402
 from orchestration.progress import progress_logger  # noqa: E402
 from orchestration.resources import build_resources  # noqa: E402
+from orchestration.schedules import weekly_retrain  # noqa: E402
+from orchestration.sensors import drift_retrain_sensor, landing_files_sensor  # noqa: E402
 
 ALL_ASSETS = [raw_landing, mailsift_dbt_models, segmentation_model, segment_assignments,
-              segment_response, scoring_training_data, scoring_models, subscriber_scores,
+              segment_response, segment_drift, scoring_training_data, scoring_models, subscriber_scores,
               mailsift_dbt_serving, published_serving_files]
-
-everything_job = dg.define_asset_job(
-    "mailsift_everything",
-    selection=dg.AssetSelection.all(),
-    description="Landing files to serving tables: every asset once (what `mailsift run` starts).",
-)
-
-profiles_job = dg.define_asset_job(
-    "mailsift_profiles",
-    selection=dg.AssetSelection.groups("landing", "staging", "intermediate", "marts"),
-    description="Landing files to the marts (subscriber_profiles) only: no model training or serving.",
-)
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[everything_job, profiles_job],
+    jobs=[everything_job, refresh_job, profiles_job],
+    schedules=[weekly_retrain],
+    sensors=[landing_files_sensor, drift_retrain_sensor],
     resources=build_resources(),
     loggers={"console": progress_logger},
 )

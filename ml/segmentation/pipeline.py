@@ -30,12 +30,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ml.monitoring.drift import DriftReference
+
 from .features import ProfileFeaturizer
 from .identity import match_segments, micro_id, moved_between
 from .macro import MacroSegmenter
 from .micro import MicroSegmenter, default_min_size
 from .profiles import PROFILE_COLUMNS, SegmentProfiler
-from .schema import check_profiles
+from .schema import DRIFT_COLUMNS, check_profiles
 from .traits import TRAIT_KEYS, trait_table
 
 __all__ = ["SegmentationModel", "ASSIGNMENT_COLUMNS"]
@@ -103,6 +105,8 @@ class SegmentationModel(BaseEstimator):
         if len(profiles) < 20:
             raise ValueError(f"need at least 20 profiles to segment, got {len(profiles)}")
         self.featurizer_ = ProfileFeaturizer(**(self.featurizer_params or {})).fit(profiles)
+        # What the training profiles looked like, for the drift checks of later assignments.
+        self.drift_reference_ = DriftReference().fit(profiles[list(DRIFT_COLUMNS)])
         X = self.featurizer_.transform(profiles)
         self.macro_ = MacroSegmenter(
             k_range=self.k_range, selection_sample=self.selection_sample, eval_sample=self.eval_sample,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "check_profiles"]
+__all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "DRIFT_COLUMNS", "check_profiles"]
 
 HOUR_COLUMNS = tuple(f"eng_hour_{h:02d}" for h in range(24))
 DOW_COLUMNS = tuple(f"eng_dow_{d}" for d in range(7))
@@ -27,6 +27,11 @@ REQUIRED_COLUMNS = (
     "top_category", "discount_click_lift",
     "days_since_last_visit", "page_views_90d", "product_views_90d", "cart_adds_90d", "abandoned_carts_90d",
 )
+
+# The numeric behaviour columns whose distributions the drift checks compare with training (the
+# hour/weekday shares and text columns are left out: 31 near-duplicate shares would swamp the list).
+_NOT_DRIFT = {"subscriber_key", "top_content_topic", "top_offer_type", "top_category", *HOUR_COLUMNS, *DOW_COLUMNS}
+DRIFT_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c not in _NOT_DRIFT)
 
 
 def check_profiles(df) -> None:

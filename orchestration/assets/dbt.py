@@ -33,14 +33,21 @@ translator = MailsiftTranslator(settings=DagsterDbtTranslatorSettings(enable_ass
 SERVING_SELECTION = "path:models/serving"
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt steps."""
+
+    full_refresh: bool = False  # rebuild the incremental models from every raw row (history models excepted)
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+           full_refresh: bool = False):
     """`dbt build` of the selected models: runs them and their tests in dependency order."""
     settings = warehouse.settings()
     os.environ.update(settings.dbt_env())  # dbt runs from dbt_project/: hand it the absolute path
     # The serving tables stamp the run on every row. An environment variable, not a --vars entry:
     # a changed var makes dbt re-parse the whole project, a changed env_var only the models using it.
     os.environ["MAILSIFT_RUN_ID"] = context.run.run_id
-    args = ["build"]
+    args = ["build"] + (["--full-refresh"] if full_refresh else [])
     if settings.dbt_vars():
         args += ["--vars", json.dumps(settings.dbt_vars())]
     invocation = dbt.cli(args, context=context)
@@ -56,9 +63,11 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
             pool=WAREHOUSE_POOL, exclude=SERVING_SELECTION)
-def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Staging, intermediate and marts: landing data to subscriber profiles."""
-    yield from _build(context, dbt, warehouse)
+def mailsift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                        config: DbtBuildConfig):
+    """Staging, intermediate and marts: landing data to subscriber profiles. The event key models are
+    incremental (a run reads only the rows of newly loaded files); ``full_refresh`` rebuilds them."""
+    yield from _build(context, dbt, warehouse, full_refresh=config.full_refresh)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,

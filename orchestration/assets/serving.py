@@ -1,16 +1,15 @@
 """Publishing: the finished serving tables copied to Parquet for tools that cannot open the warehouse."""
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.dbt import mailsift_dbt_serving
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
 from orchestration.serving import publish_parquet
 
-SERVING_TABLES = ("subscriber_segments", "segment_profiles", "segment_content_response", "segment_similarity",
-                  "subscriber_scores", "subscriber_affinities", "model_backtests")
-SERVING_KEYS = [get_asset_key_for_model([mailsift_dbt_serving], t) for t in SERVING_TABLES]
+# Every dbt model under models/serving is published: a new serving model needs no change here.
+SERVING_KEYS = sorted(mailsift_dbt_serving.keys, key=lambda k: k.path[-1])
+SERVING_TABLES = tuple(k.path[-1] for k in SERVING_KEYS)
 
 
 @dg.asset(group_name="serving", deps=SERVING_KEYS, pool=WAREHOUSE_POOL,

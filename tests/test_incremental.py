@@ -1,0 +1,167 @@
+"""Incremental updates: event de-duplication file by file, point-in-time membership history, transitions.
+
+Hand-checkable on the tiny landing folder (tests/fixtures/tiny_landing): its e-mail events file has one
+exact repeat (ann's real open at 19:30 on 1 March, lines 8 and 9 of events.csv).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from orchestration.cli import run_everything
+from orchestration.project import DBT_PROJECT_DIR, dbt_executable
+from orchestration.settings import load_settings
+from orchestration.warehouse import connect
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_landing"
+AS_OF = "2026-04-01T00:00:00"
+
+# A second delivery of e-mail events (lines 2-6 of the file; line 1 is the header):
+DAY2 = """email,event_type,occurred_at,campaign_id,is_machine_open,device,event_id
+ann@example.com,open,2026-03-01T19:30:00Z,c1,false,mobile,
+bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
+bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
+eve@example.com,open,2026-03-15T12:00:00Z,c2,false,mobile,x-1
+eve@example.com,open,2026-03-15T12:05:00Z,c2,false,tablet,x-1
+"""
+
+
+def _profiles_run(full_refresh: bool = False):
+    result = run_everything(load_settings(), instance=dg.DagsterInstance.ephemeral(),
+                            job_name="mailsift_profiles", full_refresh=full_refresh)
+    assert result.success
+
+
+def _duplicates(con) -> list[tuple[str, int]]:
+    return sorted(con.execute(
+        "SELECT m.source_file, d._line_number FROM intermediate.int_email_event_duplicates d "
+        "JOIN raw.load_manifest m ON m.file_seq = d._file_seq").fetchall())
+
+
+@pytest.fixture
+def tiny(isolated_settings, monkeypatch, dbt_manifest):
+    monkeypatch.setenv("MAILSIFT_AS_OF", AS_OF)
+    shutil.copytree(FIXTURE, isolated_settings.landing_dir)
+    return load_settings()
+
+
+def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
+    _profiles_run()
+    with connect(tiny.warehouse, read_only=True) as con:
+        first_keys = con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0]
+        assert _duplicates(con) == [("email_events/events.csv", 9)]
+        bob_clicks = con.execute(
+            "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
+            "WHERE d.email = 'bob@example.com'").fetchone()[0]
+    assert bob_clicks == 0
+
+    (tiny.landing_dir / "email_events" / "day2.csv").write_text(DAY2)
+    _profiles_run()
+    with connect(tiny.warehouse, read_only=True) as con:
+        keys = con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0]
+        incremental = _duplicates(con)
+        bob_clicks = con.execute(
+            "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
+            "WHERE d.email = 'bob@example.com'").fetchone()[0]
+    # the second run appended the 5 new rows only; 3 of them repeat an earlier event: line 2 repeats
+    # events.csv line 8 (an older file), line 4 repeats line 3 (same batch), line 6 repeats line 5's event_id
+    assert keys == first_keys + 5
+    assert incremental == [("email_events/day2.csv", 2), ("email_events/day2.csv", 4),
+                           ("email_events/day2.csv", 6), ("email_events/events.csv", 9)]
+    assert bob_clicks == 1  # his new click, counted once
+
+    _profiles_run(full_refresh=True)
+    with connect(tiny.warehouse, read_only=True) as con:
+        assert _duplicates(con) == incremental
+        assert con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0] == keys
+
+
+def _dbt_run(settings, models: str, run_id: str) -> None:
+    env = {**os.environ, **settings.dbt_env(), "MAILSIFT_RUN_ID": run_id}
+    proc = subprocess.run(
+        [dbt_executable(), "run", "--quiet", "--select", models, "--vars", json.dumps(settings.dbt_vars()),
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _assign(settings, segments: dict[str, str]) -> None:
+    """Write ml.segment_assignments by hand: {email: micro segment id}."""
+    with connect(settings.warehouse) as con:
+        keys = dict(con.execute("SELECT email, subscriber_key FROM marts.dim_subscribers").fetchall())
+        frame = pd.DataFrame([{"subscriber_key": keys[e], "macro_segment_id": m.split("-")[0],
+                               "macro_segment_name": "macro " + m.split("-")[0], "micro_segment_id": m,
+                               "micro_segment_name": "micro " + m, "segment_confidence": 0.9,
+                               "segment_reason": "hand-made", "assigned_at": pd.Timestamp("2026-04-01"),
+                               "model_version": "1"} for e, m in segments.items()])
+        con.execute("CREATE SCHEMA IF NOT EXISTS ml")
+        con.register("frame", frame)
+        con.execute("CREATE OR REPLACE TABLE ml.segment_assignments AS SELECT * FROM frame")
+
+
+def _history(settings):
+    with connect(settings.warehouse, read_only=True) as con:
+        hist = con.execute(
+            "SELECT d.email, h.micro_segment_id, h.valid_from, h.valid_to FROM serving.segment_membership_history h "
+            "JOIN marts.dim_subscribers d USING (subscriber_key) ORDER BY 1, 3").fetchall()
+        moves = con.execute(
+            "SELECT d.email, t.from_segment_id, t.to_segment_id, t.moved_at, t.from_macro_segment_id, "
+            "t.to_macro_segment_id FROM serving.segment_transitions t JOIN marts.dim_subscribers d USING (subscriber_key) "
+            "ORDER BY 1, 4").fetchall()
+        on_day = dict(con.execute(
+            "SELECT d.email, h.micro_segment_id FROM serving.segment_membership_history h "
+            "JOIN marts.dim_subscribers d USING (subscriber_key) "
+            "WHERE h.valid_from <= TIMESTAMP '2026-04-05' AND (h.valid_to IS NULL OR h.valid_to > TIMESTAMP '2026-04-05')"
+        ).fetchall())
+    return hist, moves, on_day
+
+
+def test_membership_history_and_transitions_by_hand(tiny, monkeypatch):
+    models = "subscriber_segments segment_membership_history segment_transitions"
+    d1, d8 = pd.Timestamp("2026-04-01"), pd.Timestamp("2026-04-08")
+    _profiles_run()
+    _assign(tiny, {"ann@example.com": "M01-01", "bob@example.com": "M01-02", "dan@example.com": "M02-01",
+                   "eve@example.com": "M02-01"})
+    _dbt_run(tiny, models, "run-1")
+    hist, moves, _ = _history(tiny)
+    assert [(e, m, f, t) for e, m, f, t in hist] == [
+        ("ann@example.com", "M01-01", d1, None), ("bob@example.com", "M01-02", d1, None),
+        ("dan@example.com", "M02-01", d1, None), ("eve@example.com", "M02-01", d1, None)]
+    assert moves == []  # a first assignment is not a move
+
+    # a week later ann moves to another macro segment, bob inside M01, dan and eve stay
+    monkeypatch.setenv("MAILSIFT_AS_OF", "2026-04-08T00:00:00")
+    settings = load_settings()
+    _profiles_run()
+    _assign(settings, {"ann@example.com": "M02-01", "bob@example.com": "M01-01", "dan@example.com": "M02-01",
+                       "eve@example.com": "M02-01"})
+    _dbt_run(settings, models, "run-2")
+    hist, moves, on_day = _history(settings)
+    assert hist == [("ann@example.com", "M01-01", d1, d8), ("ann@example.com", "M02-01", d8, None),
+                    ("bob@example.com", "M01-02", d1, d8), ("bob@example.com", "M01-01", d8, None),
+                    ("dan@example.com", "M02-01", d1, None), ("eve@example.com", "M02-01", d1, None)]
+    assert moves == [("ann@example.com", "M01-01", "M02-01", d8, "M01", "M02"),
+                     ("bob@example.com", "M01-02", "M01-01", d8, "M01", "M01")]
+    # "which segment was each subscriber in on 5 April" is one query
+    assert on_day == {"ann@example.com": "M01-01", "bob@example.com": "M01-02", "dan@example.com": "M02-01",
+                      "eve@example.com": "M02-01"}
+
+    # a rerun for the same as_of (e.g. a retrain) replaces that day's rows instead of stacking them
+    _assign(settings, {"ann@example.com": "M03-01", "bob@example.com": "M01-01", "dan@example.com": "M02-01",
+                       "eve@example.com": "M02-01"})
+    _dbt_run(settings, models, "run-3")
+    hist, moves, _ = _history(settings)
+    assert [h for h in hist if h[0] == "ann@example.com"] == [("ann@example.com", "M01-01", d1, d8),
+                                                               ("ann@example.com", "M03-01", d8, None)]
+    assert moves[0] == ("ann@example.com", "M01-01", "M03-01", d8, "M01", "M03")
+    # a full refresh never rebuilds the history
+    _dbt_run(settings, models + " --full-refresh", "run-4")
+    assert _history(settings)[0] == hist
