@@ -72,5 +72,5 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, asset_event: dg.Ev
     flag = materialization.metadata.get("retrain_recommended") if materialization else None
     if flag is None or not flag.value:
         return dg.SkipReason("Latest drift check is below the retrain threshold.")
-    return dg.RunRequest(run_key=f"drift-retrain-{asset_event.run_id}",
+    return dg.RunRequest(run_key=f"drift-retrain-{asset_event.run_id or 'runless'}-{asset_event.timestamp:.0f}",
                          tags={"mailsift/trigger": "drift_retrain_sensor"})

@@ -23,6 +23,7 @@ from ml.scoring.recipes import RECIPES, SEGMENT_COL
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.assets.scoring_models import MODEL_BACKTESTS, registered_name
+from orchestration.assets.scoring_training import PROFILES, SENDS  # today's profiles and sends: score after they are rebuilt
 from orchestration.resources import WarehouseResource
 from orchestration.scoring_data import load_current
 from orchestration.serving import ML_SCHEMA, replace_table
@@ -82,9 +83,9 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(SCORES, group_name="scoring", deps=[MODEL_BACKTESTS],
+    specs=[dg.AssetSpec(SCORES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, SENDS],
                         description="One row per profiled subscriber: every champion scoring model's output."),
-           dg.AssetSpec(AFFINITIES, group_name="scoring", deps=[MODEL_BACKTESTS],
+           dg.AssetSpec(AFFINITIES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, SENDS],
                         description="Subscriber x content topic / offer type: predicted click probability.")],
     check_specs=[dg.AssetCheckSpec("every_subscriber_scored", asset=SCORES),
                  dg.AssetCheckSpec("probabilities_in_range", asset=SCORES)],
