@@ -6,6 +6,10 @@ order lines, subscribers by ``created_at``, preferences by ``updated_at``) and r
 ``write_delivery`` writes them as new files, one per entity, the way an export arrives the next day.
 Campaign rows stay: a campaign is known before its sends. Used by the incremental-refresh tests and
 benchmarks. Parquet landing folders only (the generator's default).
+
+``next_day_delivery(truth)`` instead takes the first day(s) of the generator's held-back future
+(``truth/future_*.parquet``: campaigns, e-mail events, orders and their lines): the delivery that would
+land the day after as_of, for a benchmark that must not shorten the history it scores.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["TIME_COLUMNS", "hold_back", "write_delivery"]
+__all__ = ["TIME_COLUMNS", "hold_back", "next_day_delivery", "write_delivery"]
 
 TIME_COLUMNS = {"email_events": "occurred_at", "web_events": "occurred_at", "orders": "ordered_at",
                 "subscribers": "created_at", "preferences": "updated_at"}
@@ -85,3 +89,26 @@ def write_delivery(landing: str | Path, tables: dict[str, pa.Table], name: str) 
         pq.write_table(table, landing / entity / f"{name}.parquet")
         counts[entity] = table.num_rows
     return counts
+
+
+def _cut(ts_type: pa.DataType, moment: datetime) -> pa.Scalar:
+    if pa.types.is_timestamp(ts_type) and ts_type.tz:
+        return pa.scalar(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc), type=ts_type)
+    return pa.scalar(moment.replace(tzinfo=None), type=ts_type)
+
+
+def next_day_delivery(truth: str | Path, days: float = 1.0) -> tuple[datetime, dict[str, pa.Table]]:
+    """The held-back future's rows dated in ``(as_of, as_of + days]``, per landing entity."""
+    import json
+
+    truth = Path(truth)
+    as_of = datetime.fromisoformat(json.loads((truth / "meta.json").read_text())["as_of"].replace("Z", "+00:00"))
+    until = as_of + timedelta(days=days)
+    out: dict[str, pa.Table] = {}
+    for entity, column in (("campaigns", "sent_at"), ("email_events", "occurred_at"), ("orders", "ordered_at")):
+        table = pq.read_table(truth / f"future_{entity}.parquet")
+        out[entity] = table.filter(pc.fill_null(pc.less_equal(table[column], _cut(table[column].type, until)), False))
+    items = pq.read_table(truth / "future_order_items.parquet")
+    ids = out["orders"]["order_id"].cast(items["order_id"].type)
+    out["order_items"] = items.filter(pc.is_in(items["order_id"], value_set=ids))
+    return until, {e: t for e, t in out.items() if t.num_rows}
