@@ -88,8 +88,9 @@ def ident(name: str) -> str:
     return name
 
 
-def read_table(path: Path, schema: str, table: str, order_by: str | None = None):
-    """A whole warehouse table as a pandas DataFrame (read-only connection, closed afterwards)."""
+def read_table(path: Path, schema: str, table: str, order_by: str | None = None, columns=None):
+    """A warehouse table (all columns, or ``columns``) as a pandas DataFrame (read-only connection, closed afterwards)."""
     with connect(path, read_only=True) as con:
-        sql = f"SELECT * FROM {ident(schema)}.{ident(table)}" + (f" ORDER BY {ident(order_by)}" if order_by else "")
+        cols = ", ".join(ident(c) for c in columns) if columns else "*"
+        sql = f"SELECT {cols} FROM {ident(schema)}.{ident(table)}" + (f" ORDER BY {ident(order_by)}" if order_by else "")
         return con.execute(sql).df()

@@ -14,11 +14,12 @@ customary PSI readings (0.1 a moderate shift, 0.25 a major one).
 from datetime import datetime, timezone
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.assets.segmentation import ASSIGNMENTS, MODEL_NAME, PROFILES, _profiles
+from orchestration.assets.segmentation import ASSIGNMENTS, MODEL_NAME, PROFILES
 from orchestration.resources import WarehouseResource
 from orchestration.serving import ML_SCHEMA, replace_table
 from orchestration.warehouse import read_table
@@ -69,8 +70,13 @@ def segment_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             yield dg.AssetCheckResult(check_name=check, passed=False, severity=dg.AssetCheckSeverity.WARN,
                                       metadata={"not_evaluated": reason})
         return
-    profiles = _profiles(warehouse)
-    assignments = read_table(settings.warehouse, ML_SCHEMA, "segment_assignments")
+    columns = champion.model.drift_reference_.columns
+    try:
+        profiles = read_table(settings.warehouse, "marts", "subscriber_profiles", columns=[*columns, "as_of"])
+    except duckdb.Error as exc:
+        raise dg.Failure(f"marts.subscriber_profiles lacks a column the champion {MODEL_NAME} v{champion.version} "
+                         f"was trained on ({exc}); retrain with `mailsift run`.") from exc
+    assignments = read_table(settings.warehouse, ML_SCHEMA, "segment_assignments", columns=["macro_segment_id"])
     table, shares = drift_report(champion.model, profiles, assignments)
     as_of = profiles["as_of"].max()
     stored = table.assign(as_of=as_of, model_version=str(champion.version),
