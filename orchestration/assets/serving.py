@@ -9,7 +9,8 @@ from orchestration.resources import WarehouseResource
 from orchestration.serving import publish_parquet
 
 SERVING_TABLES = ("subscriber_segments", "segment_profiles", "segment_content_response", "segment_similarity",
-                  "subscriber_scores", "subscriber_affinities", "model_backtests")
+                  "subscriber_scores", "subscriber_affinities", "model_backtests", "segment_performance",
+                  "fairness_report", "audience_exports")
 SERVING_KEYS = [get_asset_key_for_model([mailsift_dbt_serving], t) for t in SERVING_TABLES]
 
 
