@@ -22,18 +22,22 @@ campaigns as (
     where sent_at <= {{ as_of_sql() }}
 ),
 
-sends as (
-    select distinct events.identity_id, events.campaign_id
+recipient_events as (
+    -- one pass over the events: who was sent each campaign, and who unsubscribed from it
+    select
+        events.identity_id,
+        events.campaign_id,
+        max(case when events.event_type = 'sent' then 1 else 0 end) as was_sent,
+        max(case when events.event_type = 'unsubscribe' then 1 else 0 end) as unsubscribed
     from {{ ref('int_email_events') }} as events
     inner join campaigns
         on events.campaign_id = campaigns.campaign_id
-    where events.event_type = 'sent'
+    where events.event_type in ('sent', 'unsubscribe')
+    group by events.identity_id, events.campaign_id
 ),
 
-unsubscribed as (
-    select distinct identity_id, campaign_id
-    from {{ ref('int_email_events') }}
-    where event_type = 'unsubscribe' and campaign_id is not null
+sends as (
+    select identity_id, campaign_id, unsubscribed from recipient_events where was_sent = 1
 ),
 
 engagements as (
@@ -84,7 +88,7 @@ per_send as (
         sends.campaign_id,
         case when engagements.first_real_open_at is not null then 1 else 0 end as opened,
         case when engagements.first_click_at is not null then 1 else 0 end as clicked,
-        case when unsubscribed.identity_id is not null then 1 else 0 end as unsubscribed,
+        sends.unsubscribed,
         coalesce(attributed.orders, 0) as orders,
         coalesce(attributed.revenue, 0) as revenue
     from sends
@@ -95,9 +99,6 @@ per_send as (
     left join engagements
         on sends.identity_id = engagements.identity_id
         and sends.campaign_id = engagements.campaign_id
-    left join unsubscribed
-        on sends.identity_id = unsubscribed.identity_id
-        and sends.campaign_id = unsubscribed.campaign_id
     left join attributed
         on sends.identity_id = attributed.identity_id
         and sends.campaign_id = attributed.campaign_id
