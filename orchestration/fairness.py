@@ -43,17 +43,21 @@ def render_section(report: pd.DataFrame | None) -> str:
     for x in r.itertuples(index=False):
         outcome = "premium offer exposure" if x.outcome == "premium_offer_exposure" else f"in segment {x.segment_id}"
         ratio = "" if pd.isna(x.disparate_impact_ratio) else f"{x.disparate_impact_ratio:.2f}"
+        z = getattr(x, "z_score", float("nan"))
+        z = "" if pd.isna(z) else f"{z:+.1f}"
         note = "" if x.is_comparable else " (not compared)"
         rows.append(f'<tr class="{"flagged" if x.is_flagged else ""}" data-flagged="{str(bool(x.is_flagged)).lower()}">'
                     f"<td>{_e(outcome)}</td><td>{_e(x.attribute)}</td><td>{_e(x.group_value)}{note}</td>"
                     f'<td class="num">{int(x.group_size):,}</td><td class="num">{_pct(x.rate)}</td>'
                     f"<td>{_e(x.reference_group)}</td><td class=\"num\">{_pct(x.reference_rate)}</td>"
-                    f'<td class="num">{ratio}</td><td>{"below 0.8" if x.is_flagged else ""}</td></tr>')
+                    f'<td class="num">{ratio}</td><td class="num">{z}</td>'
+                    f'<td>{"below threshold" if x.is_flagged else ""}</td></tr>')
     return (head + f'<p class="fair-note">Premium offer = a campaign whose offer type is one of: {premium}. '
             "Exposure = received at least one such e-mail in the send history window. Disparate-impact ratio = "
             "the group's rate / the most-favoured comparable group's rate; highlighted rows are below the "
             "threshold (four-fifths rule). Groups with unknown gender or birth year, and small groups, are shown "
-            f"but not compared. {flagged} flagged row(s).</p>"
+            "but not compared. z = two-proportion z statistic against the most-favoured group: a flagged row with "
+            f"|z| under 2 may be chance. {flagged} flagged row(s).</p>"
             "<table class=fairness><tr><th>outcome</th><th>attribute</th><th>group</th><th>size</th><th>rate</th>"
-            "<th>most-favoured group</th><th>its rate</th><th>ratio</th><th>flag</th></tr>"
+            "<th>most-favoured group</th><th>its rate</th><th>ratio</th><th>z</th><th>flag</th></tr>"
             + "".join(rows) + "</table>")

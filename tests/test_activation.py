@@ -84,6 +84,10 @@ def test_fairness_report_by_hand(built):
     assert got[("gender", "m", "M02")][2] == pytest.approx(2 / 3) and got[("gender", "m", "M02")][3] == "m"
     assert got[("gender", "f", "M02")] == (2, 0, 0.0, "m", 0.0, True)
     assert _rows(built, "SELECT DISTINCT premium_offer_types FROM serving.fairness_report") == [("discount,winback",)]
+    # z of m against f: pooled 3/5, sqrt(0.6 * 0.4 * (1/3 + 1/2)) = sqrt(0.2); (1/3 - 1) / sqrt(0.2) = -1.4907
+    z = dict(_rows(built, "SELECT group_value, z_score FROM serving.fairness_report "
+                          "WHERE attribute = 'gender' AND outcome = 'premium_offer_exposure'"))
+    assert z["m"] == pytest.approx(-1.4907, abs=1e-4) and z["f"] is None
 
 
 def test_segment_export_mailchimp_only_mailable_and_recorded(wh, tmp_path, capsys):

@@ -7,6 +7,8 @@
 -- banded by var('fairness_age_bands'). Missing gender / birth year form the group 'unknown', which is
 -- reported but never flagged nor taken as the reference; groups smaller than
 -- var('fairness_min_group_size') are reported but neither flagged nor taken as the reference.
+-- z_score (two-proportion test against the reference group) tells a real gap from chance: with many
+-- segments, some ratios fall under the threshold by chance alone when |z| < 2.
 {%- set bands = var('fairness_age_bands') %}
 {%- set premium = var('premium_offer_types') %}
 with as_of as (
@@ -131,7 +133,16 @@ final as (
         rated.*,
         reference_groups.reference_group,
         reference.reference_rate,
-        {{ safe_divide('rated.rate', 'reference.reference_rate') }} as disparate_impact_ratio
+        {{ safe_divide('rated.rate', 'reference.reference_rate') }} as disparate_impact_ratio,
+        -- two-proportion z statistic of the group against the reference group (pooled variance)
+        case
+            when ref_row.group_size is null or rated.group_value = ref_row.group_value then null
+            else {{ safe_divide(
+                'rated.rate - ref_row.rate',
+                'sqrt(((rated.positives + ref_row.positives) * 1.0 / (rated.group_size + ref_row.group_size))'
+                ~ ' * (1 - (rated.positives + ref_row.positives) * 1.0 / (rated.group_size + ref_row.group_size))'
+                ~ ' * (1.0 / rated.group_size + 1.0 / ref_row.group_size))') }}
+        end as z_score
     from rated
     left join reference
         on rated.attribute = reference.attribute
@@ -141,6 +152,11 @@ final as (
         on rated.attribute = reference_groups.attribute
         and rated.outcome = reference_groups.outcome
         and coalesce(rated.segment_id, '') = reference_groups.segment_key
+    left join rated as ref_row
+        on reference_groups.attribute = ref_row.attribute
+        and reference_groups.outcome = ref_row.outcome
+        and reference_groups.segment_key = coalesce(ref_row.segment_id, '')
+        and reference_groups.reference_group = ref_row.group_value
 )
 
 select
@@ -154,6 +170,7 @@ select
     cast(final.reference_group as {{ dbt.type_string() }}) as reference_group,
     cast(final.reference_rate as double) as reference_rate,
     cast(final.disparate_impact_ratio as double) as disparate_impact_ratio,
+    cast(final.z_score as double) as z_score,
     cast(coalesce(final.is_comparable and final.disparate_impact_ratio < {{ var('disparate_impact_threshold') }}, false)
         as boolean) as is_flagged,
     cast(final.is_comparable as boolean) as is_comparable,
