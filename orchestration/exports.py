@@ -3,7 +3,8 @@
 File conventions (the import columns each tool maps by header; ours ride along as custom fields):
 
 * ``mailchimp``: ``Email Address`` (the one required column), ``First Name``, ``Last Name``, ``Tags``
-  (comma-separated, quoted by the CSV writer), then the custom fields ``Mailsift Audience``,
+  (comma-separated, quoted by the CSV writer: ``mailsift``, the audience name, and ``segment <id>`` for
+  campaign audiences), then the custom fields ``Mailsift Audience``,
   ``Mailsift Rank``, ``Mailsift Segment``, ``Mailsift Send Hour`` and ``Mailsift Click Probability``.
 * ``klaviyo``: ``Email`` first (Klaviyo wants the e-mail or phone column first), the Klaviyo properties
   ``First Name`` and ``Last Name``, then custom properties ``mailsift_audience``, ``mailsift_rank``,
@@ -60,7 +61,9 @@ class ExportResult:
 def _tags(frame: pd.DataFrame) -> pd.Series:
     audience = frame["audience"].astype(str).str.replace(",", " ", regex=False)
     seg = frame["segment_id"].fillna("").astype(str)
-    return ("mailsift, " + audience + seg.where(seg == "", ", segment " + seg)).astype(str)
+    # the person's segment as a tag too, unless the audience is that segment already
+    add = (seg != "") & ~audience.str.startswith("segment=")
+    return ("mailsift, " + audience + seg.where(~add, ", segment " + seg).where(add, "")).astype(str)
 
 
 def esp_frame(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:

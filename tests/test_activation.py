@@ -98,7 +98,7 @@ def test_segment_export_mailchimp_only_mailable_and_recorded(wh, tmp_path, capsy
     # M01 holds a, b, e and the seven unknowns; unsubscribed, bounced, complained, paused, pending and
     # cleaned people are never exported. Best first: the overall click probability rises down PEOPLE.
     assert list(got["Email Address"]) == ["erase@x.com", "e@x.com", "b@x.com", "a@x.com"]
-    assert got["Tags"].iloc[0] == "mailsift, segment=M01, segment M01"
+    assert got["Tags"].iloc[0] == "mailsift, segment=M01"
     assert list(got["Mailsift Rank"]) == ["1", "2", "3", "4"] and set(got["Mailsift Send Hour"]) == {"9"}
     served = _rows(wh.warehouse, "SELECT audience, email, rank, export_format, run_id LIKE 'audience-%' "
                                  "FROM serving.audience_exports ORDER BY rank")
@@ -124,6 +124,11 @@ def test_campaign_export_klaviyo_ranked_and_cut(wh, tmp_path):
     # b's home affinity 0.5 leads; then the lowest overall rate gains most from 0.1 topic and offer affinities
     assert list(got["Email"]) == ["b@x.com", "a@x.com"]
     assert list(got["First Name"]) == ["First1", "First0"] and list(got["mailsift_segment"]) == ["M01", "M01"]
+    from orchestration.audience import build_audience
+    from orchestration.exports import esp_frame
+
+    tags = esp_frame(build_audience(wh.warehouse, "home", "discount", 1), "mailchimp")["Tags"].tolist()
+    assert tags == ["mailsift, topic=home;offer=discount, segment M01"]
     # the whole mailable list as candidates: only the five mailable people, whatever their affinity
     everyone = tmp_path / "all.csv"
     assert main(["audience", "--topic", "home", "--offer", "discount", "--out", str(everyone)]) == 0
