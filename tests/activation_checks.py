@@ -34,4 +34,4 @@ def check_generated_world(settings) -> None:
     assert (per["audience_size"] <= per["recipients"]).all()
     for name in PICKERS:
         assert 0 <= figures[f"{name}_click_rate"] <= 1 and 0 <= figures[f"{name}_conversion_rate"] <= 1
-    assert figures["markdown"].count("\n| ") == 4 and "ratio AI / rules" in figures["markdown"]
+    assert figures["markdown"].count("\n| ") == 5 and "ratio AI / rules" in figures["markdown"]
