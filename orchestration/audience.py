@@ -1,11 +1,15 @@
-"""`mailsift audience`: a ranked, mailable audience for a planned campaign, best first.
+"""`mailsift audience`: a ranked, mailable audience for a planned campaign or a segment, best first.
 
-Reads the warehouse read-only (the e-mail address lives only in ``marts.dim_subscribers``): the
-champion content-affinity model's click probabilities for the campaign's topic and offer
-(``serving.subscriber_affinities``), combined on the log-odds scale against each person's overall click
-rate exactly as :func:`ml.scoring.affinity.rank_audience` does, and each person's best send hour
-(``serving.subscriber_scores``). Only mailable subscribers are ever listed: consent given and not
-withdrawn, not unsubscribed, not hard-bounced, never complained, not paused.
+Reads the warehouse read-only (the e-mail address lives only in ``marts.dim_subscribers``). For a
+planned campaign (``topic`` and/or ``offer``): the champion content-affinity model's click
+probabilities for the campaign's topic and offer (``serving.subscriber_affinities``), combined on the
+log-odds scale against each person's overall click rate exactly as
+:func:`ml.scoring.affinity.rank_audience` does. For a segment (``segment``, a macro or micro id of
+``ml.segment_assignments``): its members, ranked by the campaign's click probability when a topic or
+offer is given too, else by their overall click probability. Each person's best send hour comes from
+``serving.subscriber_scores``. Only mailable subscribers are ever listed: consent given and not
+withdrawn (not pending, not cleaned), not unsubscribed, not hard-bounced, never complained, not paused
+by a preference at as_of; erased people are gone from ``dim_subscribers``.
 """
 
 from __future__ import annotations
@@ -20,14 +24,15 @@ import pandas as pd
 from ml.scoring.affinity import combine_affinities, cut_size
 from orchestration.warehouse import connect
 
-_MAILABLE = ("dim.is_mailable AND NOT dim.is_paused AND NOT dim.is_unsubscribed AND NOT dim.is_hard_bounced "
-             "AND NOT dim.has_complained")
-_REQUIRED = (("marts", "dim_subscribers"), ("serving", "subscriber_scores"), ("serving", "subscriber_affinities"),
-             ("ml", "subscriber_scores"))
+MAILABLE_SQL = ("dim.is_mailable AND NOT dim.is_paused AND NOT dim.is_unsubscribed AND NOT dim.is_hard_bounced "
+                "AND NOT dim.has_complained AND coalesce(dim.consent_status, 'subscribed') = 'subscribed'")
+_BASE_REQUIRED = (("marts", "dim_subscribers"), ("serving", "subscriber_scores"), ("ml", "subscriber_scores"))
+AUDIENCE_COLUMNS = ["rank", "email", "subscriber_key", "first_name", "last_name", "predicted_click_probability",
+                    "send_hour_local", "segment_id", "audience", "exported_at"]
 
 
 class AudienceError(Exception):
-    """A request that cannot be answered (unknown topic or offer, no scored run); the message says why."""
+    """A request that cannot be answered (unknown topic, offer or segment, no scored run); the message says why."""
 
 
 def _known_values(con, dimension: str) -> list[str]:
@@ -36,9 +41,46 @@ def _known_values(con, dimension: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def build_audience(warehouse: Path, topic: str, offer: str, size: str | int | None) -> pd.DataFrame:
-    """The ranked audience: ``rank, email, subscriber_key, predicted_click_probability,
-    send_hour_local, segment_id, audience, exported_at``."""
+def audience_name(topic: str | None, offer: str | None, segment: str | None) -> str:
+    parts = ([f"segment={segment}"] if segment else []) + ([f"topic={topic}"] if topic else []) \
+        + ([f"offer={offer}"] if offer else [])
+    return ";".join(parts)
+
+
+def _check(con, topic, offer, segment) -> set:
+    present = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
+    required = list(_BASE_REQUIRED)
+    if topic or offer:
+        required.append(("serving", "subscriber_affinities"))
+    if segment:
+        required.append(("ml", "segment_assignments"))
+    missing = [f"{s}.{t}" for s, t in required if (s, t) not in present]
+    if missing:
+        raise AudienceError("the warehouse holds no scored run (missing " + ", ".join(missing)
+                            + "): run `mailsift run` first.")
+    for dimension, value, flag in (("content_topic", topic, "--topic"), ("offer_type", offer, "--offer")):
+        if value is None:
+            continue
+        known = _known_values(con, dimension)
+        if value not in known:
+            raise AudienceError(f"unknown {dimension} {value!r} for {flag}; campaigns so far have: "
+                                + (", ".join(known) or "none"))
+    if segment:
+        known = [r[0] for r in con.execute(
+            "SELECT DISTINCT macro_segment_id FROM ml.segment_assignments UNION "
+            "SELECT DISTINCT micro_segment_id FROM ml.segment_assignments ORDER BY 1").fetchall()]
+        if segment not in known:
+            raise AudienceError(f"unknown segment {segment!r} for --segment; the current segments are: "
+                                + (", ".join(known) or "none"))
+    return present
+
+
+def build_audience(warehouse: Path, topic: str | None = None, offer: str | None = None,
+                   size: str | int | None = None, segment: str | None = None) -> pd.DataFrame:
+    """The ranked audience (columns ``AUDIENCE_COLUMNS``): mailable subscribers, best first, cut to ``size``
+    (``None`` = all, N, or 'P%')."""
+    if not (topic or offer or segment):
+        raise AudienceError("name a planned campaign (--topic and/or --offer) or a segment (--segment).")
     if not warehouse.exists():
         raise AudienceError(f"no warehouse at {warehouse}: run `mailsift run` first (or set MAILSIFT_WAREHOUSE).")
     try:
@@ -46,32 +88,40 @@ def build_audience(warehouse: Path, topic: str, offer: str, size: str | int | No
     except ValueError as exc:
         raise AudienceError(f"--size: {exc}") from exc
     with connect(warehouse, read_only=True) as con:
-        present = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
-        missing = [f"{s}.{t}" for s, t in _REQUIRED if (s, t) not in present]
-        if missing:
-            raise AudienceError("the warehouse holds no scored run (missing " + ", ".join(missing)
-                                + "): run `mailsift run` first.")
-        for dimension, value, flag in (("content_topic", topic, "--topic"), ("offer_type", offer, "--offer")):
-            known = _known_values(con, dimension)
-            if value not in known:
-                raise AudienceError(f"unknown {dimension} {value!r} for {flag}; campaigns so far have: "
-                                    + (", ".join(known) or "none"))
-        segment_join = ("LEFT JOIN serving.subscriber_segments AS seg ON seg.subscriber_key = dim.subscriber_key"
-                        if ("serving", "subscriber_segments") in present else "")
-        segment_col = "seg.macro_segment_id" if segment_join else "CAST(NULL AS VARCHAR)"
-        frame = con.execute(f"""
-            SELECT dim.email, dim.subscriber_key, scores.best_send_hour_local AS send_hour_local,
-                   {segment_col} AS segment_id, model.click_probability_overall AS p_overall,
-                   topic.affinity AS p_topic, offer.affinity AS p_offer
-            FROM marts.dim_subscribers AS dim
-            JOIN serving.subscriber_scores AS scores ON scores.subscriber_key = dim.subscriber_key
-            JOIN ml.subscriber_scores AS model ON model.subscriber_key = dim.subscriber_key
+        present = _check(con, topic, offer, segment)
+        # bound parameters in the order their placeholders appear below: SELECT, affinity joins, WHERE
+        select_params, join_params, where_params = [], [], []
+        if segment:
+            seg_join, seg_col = "JOIN ml.segment_assignments AS seg ON seg.subscriber_key = dim.subscriber_key", "?"
+            where = " AND (seg.macro_segment_id = ? OR seg.micro_segment_id = ?)"
+            select_params, where_params = [segment], [segment, segment]
+        elif ("ml", "segment_assignments") in present:
+            seg_join = "LEFT JOIN ml.segment_assignments AS seg ON seg.subscriber_key = dim.subscriber_key"
+            seg_col, where = "seg.macro_segment_id", ""
+        else:
+            seg_join, seg_col, where = "", "CAST(NULL AS VARCHAR)", ""
+        if topic or offer:
+            affinity_join = """
             LEFT JOIN serving.subscriber_affinities AS topic ON topic.subscriber_key = dim.subscriber_key
                  AND topic.dimension = 'content_topic' AND topic.value = ?
             LEFT JOIN serving.subscriber_affinities AS offer ON offer.subscriber_key = dim.subscriber_key
-                 AND offer.dimension = 'offer_type' AND offer.value = ?
-            {segment_join}
-            WHERE {_MAILABLE}""", [topic, offer]).df()
+                 AND offer.dimension = 'offer_type' AND offer.value = ?"""
+            affinity_cols = "topic.affinity AS p_topic, offer.affinity AS p_offer"
+            join_params = [topic, offer]
+        else:
+            affinity_join = ""
+            affinity_cols = "CAST(NULL AS DOUBLE) AS p_topic, CAST(NULL AS DOUBLE) AS p_offer"
+        params = select_params + join_params + where_params
+        frame = con.execute(f"""
+            SELECT dim.email, dim.subscriber_key, dim.first_name, dim.last_name,
+                   scores.best_send_hour_local AS send_hour_local, {seg_col} AS segment_id,
+                   model.click_probability_overall AS p_overall, {affinity_cols}
+            FROM marts.dim_subscribers AS dim
+            JOIN serving.subscriber_scores AS scores ON scores.subscriber_key = dim.subscriber_key
+            JOIN ml.subscriber_scores AS model ON model.subscriber_key = dim.subscriber_key
+            {affinity_join}
+            {seg_join}
+            WHERE {MAILABLE_SQL}{where}""", params).df()
     base = frame["p_overall"].to_numpy(float)
     p_topic = np.where(frame["p_topic"].notna(), frame["p_topic"].to_numpy(float), base)
     p_offer = np.where(frame["p_offer"].notna(), frame["p_offer"].to_numpy(float), base)
@@ -80,10 +130,9 @@ def build_audience(warehouse: Path, topic: str, offer: str, size: str | int | No
                               kind="stable")
     frame = frame.head(cut_size(size, len(frame))).reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    frame["audience"] = f"topic={topic};offer={offer}"
+    frame["audience"] = audience_name(topic, offer, segment)
     frame["exported_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    return frame[["rank", "email", "subscriber_key", "predicted_click_probability", "send_hour_local",
-                  "segment_id", "audience", "exported_at"]]
+    return frame[AUDIENCE_COLUMNS]
 
 
 def write_audience(frame: pd.DataFrame, out: Path) -> None:

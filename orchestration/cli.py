@@ -138,24 +138,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_audience(args: argparse.Namespace) -> int:
-    from orchestration.audience import AudienceError, build_audience, write_audience
+    from orchestration.audience import AudienceError, audience_name, build_audience
+    from orchestration.exports import ExportError, export_audience
 
     settings = load_settings()
-    size = args.size
     try:
-        audience = build_audience(settings.warehouse, args.topic, args.offer, size)
-    except AudienceError as exc:
+        audience = build_audience(settings.warehouse, args.topic, args.offer, args.size, segment=args.segment)
+        result = export_audience(settings, audience, Path(args.out), args.format,
+                                 audience=audience_name(args.topic, args.offer, args.segment))
+    except (AudienceError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out).resolve()
-    write_audience(audience, out)
-    from orchestration.forget import log_export
-
-    log_export(settings, out)  # the file holds addresses: `mailsift forget` rewrites it
     top = audience["predicted_click_probability"]
-    _say(f"Wrote {len(audience):,} mailable subscribers to {out}, best first"
+    _say(f"Wrote {len(audience):,} mailable subscribers to {result.path} ({args.format} format), best first"
          + (f" (predicted click probability {top.iloc[0]:.3f} to {top.iloc[-1]:.3f}, mean {top.mean():.3f})."
             if len(audience) else "."))
+    _say(f"Recorded as export {result.export_id} in serving.audience_exports"
+         + (" and republished the serving files." if result.published else "."))
     return 0
 
 
@@ -202,11 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--subscribers", type=int, default=DEMO_SUBSCRIBERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.set_defaults(func=cmd_demo)
-    aud = sub.add_parser("audience", help="a ranked, mailable audience for a planned campaign, best first")
-    aud.add_argument("--topic", required=True, help="the campaign's content_topic")
-    aud.add_argument("--offer", required=True, help="the campaign's offer_type")
-    aud.add_argument("--size", required=True, help="N subscribers, or P%% of the mailable list")
-    aud.add_argument("--out", required=True, help="file to write (.csv, or .parquet)")
+    aud = sub.add_parser("audience", help="a ranked, mailable audience for a planned campaign or a segment, "
+                         "best first, as an ESP-ready file")
+    aud.add_argument("--topic", help="the planned campaign's content_topic")
+    aud.add_argument("--offer", help="the planned campaign's offer_type")
+    aud.add_argument("--segment", help="a macro or micro segment id (M01, M01-02): its mailable members")
+    aud.add_argument("--size", default="100%", help="N subscribers, or P%% of the mailable candidates (default 100%%)")
+    aud.add_argument("--format", choices=("plain", "mailchimp", "klaviyo"), default="plain",
+                     help="the file's columns: an ESP's import convention, or plain (default)")
+    aud.add_argument("--out", required=True, help="file to write (.csv; .parquet for the plain format)")
     aud.set_defaults(func=cmd_audience)
     forget_p = sub.add_parser("forget", help="erase one person from every layer, model output and export")
     forget_p.add_argument("email")

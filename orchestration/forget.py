@@ -7,8 +7,9 @@ ingestion check loaded + rejected + erased = rows keeps holding), every row of e
 training build, ``ml``, ``serving``), and a tombstone -- ``sha256(salt || address)``, the person's
 ``subscriber_key``, never the address -- so a later import of the same address is rejected with the
 reason ``erased``. Then the published serving Parquet files are rewritten from the cleaned tables and
-every audience file `mailsift audience` wrote (``<data>/audience_exports.jsonl``) is rewritten
-without the person. Registered MLflow models hold no addresses (tested), but the fatigue and affinity
+every audience file `mailsift audience` wrote (``<data>/audience_exports.jsonl``; plain, Mailchimp or
+Klaviyo columns) is rewritten without the person; their rows of ``ml.audience_exports`` (behind the
+view ``serving.audience_exports``) go with the other ``ml`` rows. Registered MLflow models hold no addresses (tested), but the fatigue and affinity
 models keep per-``subscriber_key`` evidence until the next retrain replaces them.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.audience import write_audience
+from orchestration.exports import EMAIL_COLUMNS
 from orchestration.landing_contract import EMAIL_PATTERN, ENTITIES
 from orchestration.serving import SERVING_SCHEMA, existing_tables, publish_parquet
 from orchestration.settings import Settings, read_or_create_salt
@@ -128,10 +130,13 @@ def _rewrite_exports(settings: Settings, norm: str, report: ForgetReport) -> Non
         path = Path(json.loads(line)["path"])
         if not path.exists():
             continue
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        if "email" not in frame.columns:
+        # text as written (no type guessing), so a rewritten ESP file keeps its other values unchanged
+        frame = (pd.read_parquet(path) if path.suffix == ".parquet"
+                 else pd.read_csv(path, dtype=str, keep_default_na=False))
+        col = next((c for c in EMAIL_COLUMNS if c in frame.columns), None)
+        if col is None:
             continue
-        keep = frame["email"].astype(str).str.strip().str.lower() != norm
+        keep = frame[col].astype(str).str.strip().str.lower() != norm
         if keep.all():
             continue
         write_audience(frame[keep], path)

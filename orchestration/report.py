@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration import fairness
 from orchestration.settings import Settings
 
 _CSS = """
@@ -127,7 +128,7 @@ def render(settings: Settings) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>mailsift segments as of {_e(as_of)}</title><style>{_CSS}</style></head><body>"
+        f"<title>mailsift segments as of {_e(as_of)}</title><style>{_CSS}{fairness.CSS}</style></head><body>"
         f"<h1>Segments</h1><p class=meta>{total:,} subscribers in {len(macro)} macro and {len(micro)} micro "
         f"segments · as of {_e(as_of)} · mailsift-segmentation v{_e(version)} · generated "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>"
@@ -135,6 +136,7 @@ def render(settings: Settings) -> str:
         "<h2>Model quality (champions)</h2>"
         + (f"<table><tr><th>model</th><th>version</th><th>metric</th><th>value</th></tr>{qrows}</table>"
            if qrows else "<p>No registered champion models yet.</p>")
+        + fairness.render_section(fairness.load(folder))
         + "</body></html>")
 
 

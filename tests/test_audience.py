@@ -32,10 +32,14 @@ def _warehouse(path):
         for schema in ("marts", "serving", "ml"):
             con.execute(f"CREATE SCHEMA {schema}")
         con.execute("CREATE TABLE marts.dim_subscribers (subscriber_key VARCHAR, email VARCHAR, is_mailable BOOLEAN, "
-                    "is_paused BOOLEAN, is_unsubscribed BOOLEAN, is_hard_bounced BOOLEAN, has_complained BOOLEAN)")
-        con.executemany("INSERT INTO marts.dim_subscribers VALUES (?, ?, ?, ?, ?, ?, ?)", PEOPLE)
-        con.execute("CREATE TABLE serving.subscriber_scores (subscriber_key VARCHAR, best_send_hour_local INTEGER)")
-        con.executemany("INSERT INTO serving.subscriber_scores VALUES (?, ?)", [(p[0], 9) for p in PEOPLE])
+                    "is_paused BOOLEAN, is_unsubscribed BOOLEAN, is_hard_bounced BOOLEAN, has_complained BOOLEAN, "
+                    "first_name VARCHAR, last_name VARCHAR, consent_status VARCHAR)")
+        con.executemany("INSERT INTO marts.dim_subscribers VALUES (?, ?, ?, ?, ?, ?, ?, 'Ann', 'Lee', 'subscribed')",
+                        PEOPLE)
+        con.execute("CREATE TABLE serving.subscriber_scores (subscriber_key VARCHAR, best_send_hour_local INTEGER, "
+                    "as_of TIMESTAMP)")
+        con.executemany("INSERT INTO serving.subscriber_scores VALUES (?, ?, TIMESTAMP '2026-09-30 00:00:00')",
+                        [(p[0], 9) for p in PEOPLE])
         con.execute("CREATE TABLE ml.subscriber_scores (subscriber_key VARCHAR, click_probability_overall DOUBLE)")
         con.executemany("INSERT INTO ml.subscriber_scores VALUES (?, 0.1)", [(p[0],) for p in PEOPLE])
         con.execute("CREATE TABLE serving.subscriber_affinities (subscriber_key VARCHAR, dimension VARCHAR, "
