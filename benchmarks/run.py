@@ -111,6 +111,8 @@ def bench_scale(n: int) -> dict:
     print(f"   mailsift run {stages['pipeline']['seconds']} s", flush=True)
     if stages["pipeline"]["ok"]:
         stages["scores"] = timed([sys.executable, "-m", "benchmarks.stages", "scores"], env, fatal=False)
+        stages["segments_vs_rules"] = timed([sys.executable, "-m", "benchmarks.stages", "segments_vs_rules"], env,
+                                            fatal=False)
         # The next day of the held-back future lands as new files; `mailsift refresh` brings every serving
         # table up to date with the champions (after the scores above were compared with the future).
         until, delivery = next_day_delivery(d / "landing" / "truth", days=1)
@@ -193,6 +195,14 @@ def render_refresh(results: list[dict]) -> list[str]:
     ]
     for label, fn in rows:
         out.append(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
+    for r in results:
+        s = r["stages"].get("segments_vs_rules")
+        if s and s.get("ok") and s.get("detail"):
+            out += ["", f"### AI segments vs lifecycle/RFM segments as audiences, {r['subscribers']:,} subscribers", "",
+                    "benchmarks/segments_vs_rules.py: for each held-back broadcast, equal-size audiences (20 % of its "
+                    "recipients) from the segments with the best historical response to its topic and offer; future "
+                    "clicks and click-attributed orders (7 days) from the generator's held-back period.", "",
+                    s["detail"]["markdown"]]
     return out + ["", REFRESH_END]
 
 

@@ -4,6 +4,7 @@ python -m benchmarks.stages ingest   # landing files -> raw layer (settings from
 python -m benchmarks.stages floor    # one plain DuckDB aggregation pass over the raw e-mail events
 python -m benchmarks.stages segment  # segmentation quality vs the planted personas, fit/assign time
 python -m benchmarks.stages scores   # after `mailsift run`: served scores vs the held-back future
+python -m benchmarks.stages segments_vs_rules  # AI vs lifecycle/RFM segments as audiences, held-back campaigns
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def main(stage: str) -> dict:
         from benchmarks.scoring_quality import scoring_quality
 
         return scoring_quality(settings.warehouse, settings.landing_dir / "truth")
+    if stage == "segments_vs_rules":
+        from benchmarks.segments_vs_rules import segments_vs_rules
+
+        figures = segments_vs_rules(settings.warehouse, settings.landing_dir / "truth")
+        figures.pop("per_campaign", None)
+        return figures
     with connect(settings.warehouse) as con:
         if stage == "ingest":
             bootstrap(con, read_or_create_salt(settings.salt_file))
