@@ -2,7 +2,10 @@
 
 Two builds of the same dbt models feed them: the main build (schemas ``marts``...) as of ``as_of``, and
 the training build (``marts_train``, ``labels_train``...) as of the training cut-off ``as_of - horizon``
-with the labels of ``(cut-off, as_of]`` (see :mod:`orchestration.assets.scoring_training`).
+with the labels of ``(cut-off, as_of]`` (see :mod:`orchestration.assets.scoring_training`). Send history
+is read only as dbt's aggregates (``subscriber_send_cadence``, ``subscriber_content_response`` and, after
+the cut-off, ``next_send_cadence_outcomes`` / ``next_send_content_outcomes``): a few rows per subscriber,
+never one per send.
 """
 
 from __future__ import annotations
@@ -17,10 +20,17 @@ from orchestration.warehouse import connect
 
 HORIZON_DAYS = 90  # churn / CLV label horizon, and the distance of the training cut-off from as_of
 TRAIN_SUFFIX = "_train"
-OPEN_WINDOW_DAYS = 7  # a send's open/click outcome is known 7 days after it
 
 _ORDERS = ("SELECT subscriber_key, ordered_at, total_amount FROM {schema}.fct_orders "
            "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL")
+_CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.subscriber_send_cadence "
+            "ORDER BY subscriber_key, sends_prev_7d")
+_CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks FROM {schema}.subscriber_content_response "
+            "ORDER BY subscriber_key, dimension, value")
+_LATER_CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.next_send_cadence_outcomes "
+                  "ORDER BY subscriber_key, sends_prev_7d")
+_LATER_CONTENT = ("SELECT subscriber_key, content_topic, offer_type, sends, clicks "
+                  "FROM {schema}.next_send_content_outcomes ORDER BY subscriber_key, content_topic, offer_type")
 
 
 def current_as_of(path: Path) -> datetime:
@@ -45,21 +55,21 @@ def load_training_data(path: Path, horizon_days: int = HORIZON_DAYS) -> Training
         cutoff = profiles["as_of"].max()
         outcomes = con.execute(f"SELECT * FROM {labels}.subscriber_outcomes ORDER BY subscriber_key").df()
         orders = con.execute(_ORDERS.format(schema=marts)).df()
-        sends = con.execute(f"SELECT * FROM {marts}.fct_email_sends").df()
-        # sends after the cut-off whose 7-day outcome the main build already knows (features never see them)
-        later = con.execute(
-            "SELECT * FROM marts.fct_email_sends WHERE sent_at > ? AND sent_at <= "
-            "(SELECT max(as_of) FROM marts.subscriber_profiles) - to_days(CAST(? AS INTEGER))",
-            [cutoff, OPEN_WINDOW_DAYS]).df()
+        cadence = con.execute(_CADENCE.format(schema=marts)).df()
+        content = con.execute(_CONTENT.format(schema=marts)).df()
+        later_cadence = con.execute(_LATER_CADENCE.format(schema=labels)).df()
+        later_content = con.execute(_LATER_CONTENT.format(schema=labels)).df()
     return TrainingData(cutoff=pd.Timestamp(cutoff), horizon_days=horizon_days, profiles=profiles,
-                        outcomes=outcomes, orders=orders, sends=sends, later_sends=later)
+                        outcomes=outcomes, orders=orders, cadence=cadence, content=content,
+                        later_cadence=later_cadence, later_content=later_content)
 
 
 def load_current(path: Path) -> dict[str, pd.DataFrame]:
-    """Profiles, purchases and send history as of ``as_of``: what the champions score."""
+    """Profiles, purchases and send aggregates as of ``as_of``: what the champions score."""
     with connect(path, read_only=True) as con:
         return {
             "profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df(),
             "orders": con.execute(_ORDERS.format(schema="marts")).df(),
-            "sends": con.execute("SELECT * FROM marts.fct_email_sends").df(),
+            "cadence": con.execute(_CADENCE.format(schema="marts")).df(),
+            "content": con.execute(_CONTENT.format(schema="marts")).df(),
         }

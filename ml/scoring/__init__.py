@@ -7,11 +7,11 @@ separated at a cut-off by :mod:`ml.scoring.pit`. Pure NumPy / pandas / scikit-le
 DuckDB. The buy-till-you-die and spend models live in :mod:`ml.clv`.
 """
 
-from .affinity import ContentAffinityModel, beta_binomial_strength, rank_audience, send_outcomes
+from .affinity import ContentAffinityModel, beta_binomial_strength, content_counts, rank_audience, send_outcomes
 from .calibrated import CalibratedProfileClassifier
 from .churn import CHURN_FEATURES, ChurnModel, RecencyBaseline
-from .fatigue import FatigueModel, send_level_frame
-from .metrics import auc, brier, brier_skill, calibration_table, top_decile_lift
+from .fatigue import FatigueModel, cadence_counts, send_level_frame
+from .metrics import auc, brier, brier_skill, calibration_error, calibration_table, expand_counts, top_decile_lift
 from .open_propensity import OPEN_FEATURES, OpenPropensityModel
 from .pit import (PointInTimeError, assert_point_in_time, backtest_frame, events_until, make_labels,
                   make_next_send_labels)
@@ -22,12 +22,12 @@ from .send_time import (GlobalBestHourBaseline, SendTimeModel, engagement_shares
 __all__ = [
     "make_labels", "make_next_send_labels", "events_until", "assert_point_in_time", "PointInTimeError",
     "backtest_frame",
-    "auc", "brier", "brier_skill", "calibration_table", "top_decile_lift",
+    "auc", "brier", "brier_skill", "calibration_table", "calibration_error", "expand_counts", "top_decile_lift",
     "CalibratedProfileClassifier", "ChurnModel", "RecencyBaseline", "CHURN_FEATURES",
     "PurchasePropensityModel", "RecencyFrequencyBaseline", "PURCHASE_FEATURES",
     "OpenPropensityModel", "OPEN_FEATURES",
     "SendTimeModel", "GlobalBestHourBaseline", "engagement_shares_from_events", "hour_hit_rate",
     "modal_engagement_hour",
-    "FatigueModel", "send_level_frame",
-    "ContentAffinityModel", "rank_audience", "send_outcomes", "beta_binomial_strength",
+    "FatigueModel", "send_level_frame", "cadence_counts",
+    "ContentAffinityModel", "rank_audience", "send_outcomes", "content_counts", "beta_binomial_strength",
 ]

@@ -1,7 +1,11 @@
 """Content affinity: each subscriber's click probability for a campaign of a given topic, offer or category.
 
-**Data.** One row per send (:func:`send_outcomes`): did the subscriber click for real, and the
-campaign's ``content_topic``, ``offer_type`` (and ``category`` when campaigns carry one).
+**Data.** Counts per subscriber x dimension x value: ``subscriber_key, dimension, value, sends,
+clicks`` (the warehouse's ``marts.subscriber_content_response``), with one ``dimension='overall'``,
+``value='all'`` row per subscriber counting every send. The model only ever uses such counts, so they
+are all it needs; a send-level frame (:func:`send_outcomes`: one row per send, ``clicked`` and the
+campaign's ``content_topic``, ``offer_type``, ``category``) is accepted too and turned into them by
+:func:`content_counts`.
 
 **Model: empirical-Bayes beta-binomial, three levels.** For a dimension (say ``content_topic``) and a
 value (``"running"``), a subscriber *i* with ``x`` clicks out of ``n`` such sends gets::
@@ -42,8 +46,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .pit import real_engagement_mask
 
-__all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "beta_binomial_strength", "combine_affinities",
-           "campaign_click_probability", "cut_size", "OVERALL"]
+__all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "content_counts", "beta_binomial_strength",
+           "combine_affinities", "campaign_click_probability", "cut_size", "OVERALL"]
 
 DIMENSIONS = ("content_topic", "offer_type", "category")
 OVERALL = ("overall", "all")
@@ -61,6 +65,22 @@ def send_outcomes(events: pd.DataFrame, campaigns: pd.DataFrame, dimensions=DIME
     out["clicked"] = out["clicked"].astype("boolean").fillna(False).astype(bool)
     dims = [d for d in dimensions if d in campaigns.columns]
     return out.merge(campaigns[["campaign_id", *dims]].drop_duplicates("campaign_id"), on="campaign_id", how="left")
+
+
+def content_counts(sends: pd.DataFrame, dimensions=DIMENSIONS, extra_cols=()) -> pd.DataFrame:
+    """Send-level frame (``subscriber_key, clicked`` and dimension columns) -> long counts
+    ``subscriber_key, dimension, value, sends, clicks`` (plus ``extra_cols``, constant per subscriber, e.g.
+    the segment), with the ``overall``/``all`` row: what ``marts.subscriber_content_response`` holds."""
+    keys = ["subscriber_key", *extra_cols]
+    base = sends[keys].assign(clicks=sends["clicked"].astype(bool).to_numpy().astype(np.int64))
+    parts = [base.assign(dimension=OVERALL[0], value=OVERALL[1])]
+    for d in (d for d in dimensions if d in sends.columns):
+        vals = sends[d].astype("string").to_numpy(dtype=object, na_value=None)
+        parts.append(base.assign(dimension=d, value=vals).dropna(subset=["value"]))
+    long = pd.concat(parts, ignore_index=True)
+    out = long.groupby([*keys, "dimension", "value"], dropna=False, sort=True).agg(
+        sends=("clicks", "size"), clicks=("clicks", "sum"))
+    return out.reset_index()
 
 
 def beta_binomial_strength(x, n, mu, min_strength: float = 1.0, max_strength: float = 1e4) -> float:
@@ -107,38 +127,48 @@ class ContentAffinityModel(BaseEstimator):
             return beta_binomial_strength(x, n, mu, self.min_strength, self.max_strength)
         return float(setting)
 
-    def _long(self, X: pd.DataFrame, seg: np.ndarray) -> pd.DataFrame:
-        """Send frame -> one row per (send, dimension) with the value, plus the 'overall' pseudo-dimension."""
-        base = pd.DataFrame({"subscriber_key": X["subscriber_key"].to_numpy(), "segment": seg,
-                             "clicked": X["clicked"].astype(bool).to_numpy().astype(float)})
-        parts = [base.assign(dimension=OVERALL[0], value=OVERALL[1])]
-        for d in self.dimensions_:
-            vals = X[d].astype("string").to_numpy(dtype=object, na_value=None)
-            parts.append(base.assign(dimension=d, value=vals).dropna(subset=["value"]))
-        return pd.concat(parts, ignore_index=True)
-
     def fit(self, X: pd.DataFrame, y=None) -> "ContentAffinityModel":
-        """Fit on a send frame (:func:`send_outcomes`, plus ``segment_col`` when used)."""
-        missing = [c for c in ("subscriber_key", "clicked") if c not in X.columns]
+        """Fit on counts (``subscriber_key, dimension, value, sends, clicks`` with the ``overall`` rows) or a
+        send frame (:func:`send_outcomes`), plus ``segment_col`` when used (see the module docstring)."""
+        missing = [c for c in ("subscriber_key",) if c not in X.columns]
         if self.segment_col is not None and self.segment_col not in X.columns:
             missing.append(f"{self.segment_col} (merge it from the profiles, or pass segment_col=None)")
+        if "dimension" in X.columns:
+            missing += [c for c in ("value", "sends", "clicks") if c not in X.columns]
+        elif "clicked" not in X.columns:
+            missing.append("clicked (send frame) or dimension, value, sends, clicks (counts)")
         if missing:
             raise ValueError("send frame is missing column(s): " + ", ".join(missing))
-        self.dimensions_ = tuple(d for d in self.dimensions if d in X.columns)
-        if not self.dimensions_:
-            raise ValueError(f"send frame has none of the dimensions {tuple(self.dimensions)}")
+        if "dimension" not in X.columns:
+            if not any(d in X.columns for d in self.dimensions):
+                raise ValueError(f"send frame has none of the dimensions {tuple(self.dimensions)}")
+            X = content_counts(X, self.dimensions, () if self.segment_col is None else (self.segment_col,))
+        n, x = (pd.to_numeric(X[c], errors="coerce").to_numpy(float) for c in ("sends", "clicks"))
+        if not (np.isfinite(n).all() and np.isfinite(x).all()) or (x < 0).any() or (x > n).any():
+            raise ValueError("counts must be finite, non-negative and clicks <= sends")
+        dims = X["dimension"].astype(str).to_numpy()
+        present = set(dims)
+        if OVERALL[0] not in present:
+            raise ValueError("counts need the 'overall' rows (every send of each subscriber)")
+        # no campaign carried a topic or offer: only the overall rates (every affinity is the person's own)
+        self.dimensions_ = tuple(d for d in self.dimensions if d in present)
+        keep = np.isin(dims, (OVERALL[0], *self.dimensions_)) & (n > 0)
         seg_of_row = (X[self.segment_col].astype(object).where(X[self.segment_col].notna(), _NO_SEGMENT).to_numpy()
                       if self.segment_col else np.full(len(X), _NO_SEGMENT, dtype=object))
-        long = self._long(X, seg_of_row)
-        self.overall_rate_ = float(long.loc[long["dimension"] == OVERALL[0], "clicked"].mean())
-        agg = {"sends": ("clicked", "size"), "clicks": ("clicked", "sum")}
+        long = pd.DataFrame({"subscriber_key": X["subscriber_key"].to_numpy()[keep], "segment": seg_of_row[keep],
+                             "dimension": dims[keep], "value": X["value"].astype(str).to_numpy()[keep],
+                             "sends": n[keep], "clicks": x[keep]})
+        overall = long["dimension"] == OVERALL[0]
+        self.overall_rate_ = float(long.loc[overall, "clicks"].sum() / long.loc[overall, "sends"].sum())
+        agg = {"sends": ("sends", "sum"), "clicks": ("clicks", "sum")}
         lst = long.groupby(["dimension", "value"]).agg(**agg).reset_index()
         lst["rate"] = (lst["clicks"] + self.overall_rate_) / (lst["sends"] + 1.0)  # one pseudo-send: never 0
         seg = long.groupby(["segment", "dimension", "value"]).agg(**agg).reset_index()
         seg = seg.merge(lst[["dimension", "value", "rate"]].rename(columns={"rate": "prior"}),
                         on=["dimension", "value"])
         per = long.groupby(["subscriber_key", "dimension", "value"]).agg(**agg).reset_index()
-        self.person_segment_ = pd.Series(seg_of_row, index=X["subscriber_key"].to_numpy()).groupby(level=0).last()
+        self.person_segment_ = pd.Series(long["segment"].to_numpy(),
+                                         index=long["subscriber_key"].to_numpy()).groupby(level=0).last()
         strengths, seg_rate = [], np.empty(len(seg))
         for d, idx in seg.groupby("dimension").groups.items():
             s = seg.loc[idx]

@@ -1,8 +1,13 @@
 """Fatigue: how a subscriber's open probability falls as we send more often, and how often is too often.
 
-**Data.** One row per send (:func:`send_level_frame`): was it opened for real (open or click of that
-campaign within ``open_window_days``), and how many e-mails the subscriber had received in the 7 days
-before it (``sends_prev_7d``; at a steady cadence of *w* e-mails a week this is about *w*).
+**Data.** Per subscriber and cadence: how many e-mails went out while the subscriber had received
+``sends_prev_7d`` e-mails in the 7 days before (at a steady cadence of *w* a week this is about *w*),
+and how many of them were opened for real (open or click of that campaign within ``open_window_days``):
+columns ``subscriber_key, sends_prev_7d, sends, opens`` -- the warehouse's
+``marts.subscriber_send_cadence``. The likelihood below depends on a send only through (subscriber,
+``sends_prev_7d``, opened), so these counts are sufficient: the fit equals the fit on every send. A
+send-level frame (:func:`send_level_frame`, one row per send with ``opened``) is accepted too and
+counts as ``sends = 1``; :func:`cadence_counts` turns one into the other.
 
 **Model.** A hierarchical logistic response curve in log-frequency::
 
@@ -39,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from .open_propensity import OpenPropensityModel
 from .pit import real_engagement_mask, to_utc
 
-__all__ = ["FatigueModel", "OpenPropensityModel", "send_level_frame"]
+__all__ = ["FatigueModel", "OpenPropensityModel", "send_level_frame", "cadence_counts", "send_counts"]
 
 
 def send_level_frame(events: pd.DataFrame, window_days: float = 7.0, open_window_days: float = 7.0,
@@ -67,6 +72,33 @@ def send_level_frame(events: pd.DataFrame, window_days: float = 7.0, open_window
     hit = (pairs["eng_at"] >= pairs["t"]) & (pairs["eng_at"] <= pairs["t"] + pd.Timedelta(days=float(open_window_days)))
     sends["opened"] = np.isin(np.arange(len(sends)), pairs.loc[hit.to_numpy(bool), "index"].to_numpy())
     return sends.rename(columns={"t": "sent_at"})
+
+
+def cadence_counts(sends: pd.DataFrame, extra_cols=()) -> pd.DataFrame:
+    """Send-level frame -> ``subscriber_key, sends_prev_7d, sends, opens`` (plus ``extra_cols``, e.g. the
+    segment, constant per subscriber): what ``marts.subscriber_send_cadence`` holds."""
+    keys = ["subscriber_key", "sends_prev_7d", *extra_cols]
+    frame = sends[keys].assign(opens=sends["opened"].astype(bool).to_numpy().astype(np.int64))
+    out = frame.groupby(keys, dropna=False, sort=True).agg(sends=("opens", "size"), opens=("opens", "sum"))
+    return out.reset_index()
+
+
+def send_counts(frame: pd.DataFrame, success_col: str, outcome_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(trials, successes)`` per row: an aggregate frame's ``sends`` and ``success_col``, or one send per row
+    of a send-level frame with the 0/1 ``outcome_col``. Refuses negative counts or more successes than sends."""
+    if "sends" in frame.columns:
+        if success_col not in frame.columns:
+            raise ValueError(f"count frame has 'sends' but no {success_col!r} column")
+        n = pd.to_numeric(frame["sends"], errors="coerce").to_numpy(float)
+        k = pd.to_numeric(frame[success_col], errors="coerce").to_numpy(float)
+    elif outcome_col in frame.columns:
+        k = frame[outcome_col].astype(bool).to_numpy().astype(float)
+        n = np.ones(len(frame))
+    else:
+        raise ValueError(f"frame needs 'sends' and {success_col!r} (counts) or {outcome_col!r} (one row per send)")
+    if not (np.isfinite(n).all() and np.isfinite(k).all()) or (n < 0).any() or (k < 0).any() or (k > n).any():
+        raise ValueError(f"counts must be finite, non-negative and {success_col} <= sends")
+    return n, k
 
 
 def _sigmoid(z):
@@ -107,8 +139,9 @@ class FatigueModel(BaseEstimator):
         self.cadence_col = cadence_col
         self.n_iter = n_iter
 
-    def _fit_level(self, xc, y, person, alpha, group, prior_mean, prior_sd):
-        """MAP slopes per ``group`` (prior N(prior_mean[g], prior_sd^2)) jointly with person intercepts."""
+    def _fit_level(self, xc, n, k, person, alpha, group, prior_mean, prior_sd):
+        """MAP slopes per ``group`` (prior N(prior_mean[g], prior_sd^2)) jointly with person intercepts,
+        from ``k`` opens out of ``n`` sends per row (binomial likelihood = the sum over those sends)."""
         n_p, n_g = len(alpha), len(prior_mean)
         beta = np.array(prior_mean, dtype=float)
         prec_b = 0.0 if not np.isfinite(prior_sd) else 1.0 / prior_sd ** 2
@@ -116,43 +149,49 @@ class FatigueModel(BaseEstimator):
         for _ in range(int(self.n_iter)):
             mu_a = alpha.mean()
             p = _sigmoid(alpha[person] + beta[group] * xc)
-            grad = np.bincount(person, y - p, n_p) - prec_a * (alpha - mu_a)
-            hess = np.bincount(person, p * (1 - p), n_p) + prec_a
+            grad = np.bincount(person, k - n * p, n_p) - prec_a * (alpha - mu_a)
+            hess = np.bincount(person, n * p * (1 - p), n_p) + prec_a
             alpha = alpha + np.clip(grad / hess, -2, 2)
             p = _sigmoid(alpha[person] + beta[group] * xc)
-            grad = np.bincount(group, (y - p) * xc, n_g) - prec_b * (beta - prior_mean)
-            hess = np.bincount(group, p * (1 - p) * xc ** 2, n_g) + prec_b
+            grad = np.bincount(group, (k - n * p) * xc, n_g) - prec_b * (beta - prior_mean)
+            hess = np.bincount(group, n * p * (1 - p) * xc ** 2, n_g) + prec_b
             beta = beta + np.clip(np.divide(grad, hess, out=np.zeros(n_g), where=hess > 0), -1, 1)
         return alpha, beta
 
     def fit(self, X: pd.DataFrame, y=None) -> "FatigueModel":
-        """Fit on a send-level frame (:func:`send_level_frame`, plus ``segment_col`` when used)."""
-        missing = [c for c in ("subscriber_key", "sends_prev_7d", "opened") if c not in X.columns]
+        """Fit on cadence counts (``subscriber_key, sends_prev_7d, sends, opens``; see the module docstring)
+        or a send-level frame (:func:`send_level_frame`), plus ``segment_col`` when used."""
+        missing = [c for c in ("subscriber_key", "sends_prev_7d") if c not in X.columns]
         if self.segment_col is not None and self.segment_col not in X.columns:
             missing.append(f"{self.segment_col} (merge it from the profiles, or pass segment_col=None)")
         if missing:
             raise ValueError("send frame is missing column(s): " + ", ".join(missing))
+        n, k = send_counts(X, "opens", "opened")
+        keep = n > 0
+        if not keep.all():
+            X, n, k = X.loc[keep], n[keep], k[keep]
+        if not len(X):
+            raise ValueError("no sends to fit the fatigue model on")
         person, keys = pd.factorize(X["subscriber_key"])
         x = np.log1p(np.clip(pd.to_numeric(X["sends_prev_7d"]).to_numpy(float), 0, None))
-        yv = X["opened"].astype(bool).to_numpy().astype(float)
-        n_sends = np.bincount(person, minlength=len(keys)).astype(float)
-        center = np.bincount(person, x, len(keys)) / n_sends
+        n_sends = np.bincount(person, n, len(keys))
+        center = np.bincount(person, n * x, len(keys)) / n_sends
         xc = x - center[person]
-        rate = (np.bincount(person, yv, len(keys)) + yv.mean()) / (n_sends + 1.0)
+        rate = (np.bincount(person, k, len(keys)) + k.sum() / n.sum()) / (n_sends + 1.0)
         alpha0 = np.log(rate / (1 - rate))
         seg_of_row = (X[self.segment_col].astype(object).fillna("__none__").to_numpy() if self.segment_col
                       else np.zeros(len(X), dtype=object))
         seg_idx, seg_names = pd.factorize(seg_of_row)
-        alpha, b_list = self._fit_level(xc, yv, person, alpha0, np.zeros(len(X), int), np.zeros(1), np.inf)
-        alpha, b_seg = self._fit_level(xc, yv, person, alpha, seg_idx, np.full(len(seg_names), b_list[0]),
+        alpha, b_list = self._fit_level(xc, n, k, person, alpha0, np.zeros(len(X), int), np.zeros(1), np.inf)
+        alpha, b_seg = self._fit_level(xc, n, k, person, alpha, seg_idx, np.full(len(seg_names), b_list[0]),
                                        float(self.segment_sd))
         person_seg = np.zeros(len(keys), dtype=int)
-        person_seg[person] = seg_idx  # a person's segment: their latest send row's
-        alpha, b_person = self._fit_level(xc, yv, person, alpha, person, b_seg[person_seg],
+        person_seg[person] = seg_idx  # a person's segment: their last row's
+        alpha, b_person = self._fit_level(xc, n, k, person, alpha, person, b_seg[person_seg],
                                           float(self.sensitivity_sd))
         self.list_slope_ = float(b_list[0])
         self.list_intercept_ = float(alpha.mean())
-        self.list_center_ = float(x.mean())
+        self.list_center_ = float((n * x).sum() / n.sum())
         self.segment_slopes_ = pd.Series(b_seg, index=pd.Index(seg_names, name="segment"), name="slope")
         self.subscribers_ = pd.DataFrame({"alpha": alpha, "beta": b_person, "center": center, "sends": n_sends,
                                           "segment": np.asarray(seg_names, dtype=object)[person_seg]},

@@ -10,7 +10,8 @@
   the number a marketer mailing a tenth of the list cares about.
 
 Scores are "higher = more likely positive"; only the Brier and calibration functions need them to be
-probabilities.
+probabilities. AUC, Brier and lift take an optional ``sample_weight``: aggregated outcomes (``k`` positives
+out of ``n`` trials per row, :func:`expand_counts`) then give the same figures as one row per trial.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-__all__ = ["auc", "brier", "brier_skill", "calibration_table", "top_decile_lift", "DEFAULT_METRICS",
-           "PROBABILITY_METRICS"]
+__all__ = ["auc", "brier", "brier_skill", "calibration_table", "calibration_error", "top_decile_lift",
+           "expand_counts", "DEFAULT_METRICS", "PROBABILITY_METRICS"]
 
 
 def _arrays(y_true, score) -> tuple[np.ndarray, np.ndarray]:
@@ -33,18 +34,48 @@ def _arrays(y_true, score) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
-def auc(y_true, score) -> float:
-    """ROC AUC; NaN when ``y_true`` holds a single class."""
+def _weights(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=float).ravel()
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has {w.size} values, expected {n}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    return w
+
+
+def expand_counts(score, positives, trials) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y_true, score, sample_weight)`` for rows of ``positives`` out of ``trials`` sharing one score: a
+    positive row weighted ``positives`` and a negative row weighted ``trials - positives`` per input row
+    (zero weights dropped), so weighted metrics equal those of one row per trial."""
+    s = np.asarray(score, dtype=float).ravel()
+    k = np.asarray(positives, dtype=float).ravel()
+    n = np.asarray(trials, dtype=float).ravel()
+    if not (s.shape == k.shape == n.shape):
+        raise ValueError("score, positives and trials must have the same length")
+    if (k < 0).any() or (k > n).any():
+        raise ValueError("need 0 <= positives <= trials")
+    y = np.concatenate([np.ones(len(s)), np.zeros(len(s))])
+    w = np.concatenate([k, n - k])
+    keep = w > 0
+    return y[keep], np.concatenate([s, s])[keep], w[keep]
+
+
+def auc(y_true, score, sample_weight=None) -> float:
+    """ROC AUC (ties count one half); NaN when ``y_true`` holds a single class (with positive weight)."""
     y, s = _arrays(y_true, score)
-    if y.min() == y.max():
+    w = _weights(sample_weight, len(y))
+    present = y if w is None else y[w > 0]
+    if len(present) == 0 or present.min() == present.max():
         return float("nan")
-    return float(roc_auc_score(y, s))
+    return float(roc_auc_score(y, s, sample_weight=w))
 
 
-def brier(y_true, prob) -> float:
+def brier(y_true, prob, sample_weight=None) -> float:
     """Mean squared difference between predicted probability and the 0/1 outcome (lower is better)."""
     y, p = _arrays(y_true, prob)
-    return float(brier_score_loss(y, p))
+    return float(brier_score_loss(y, p, sample_weight=_weights(sample_weight, len(y))))
 
 
 def brier_skill(y_true, prob) -> float:
@@ -78,18 +109,34 @@ def calibration_table(y_true, prob, n_bins: int = 10, strategy: str = "quantile"
     return out
 
 
-def top_decile_lift(y_true, score, fraction: float = 0.1) -> float:
+def top_decile_lift(y_true, score, fraction: float = 0.1, sample_weight=None) -> float:
     """Positive rate among the top ``fraction`` by score divided by the overall positive rate.
 
-    Ties at the cut are broken by position (stable sort), so the top group has exactly
-    ``ceil(fraction * n)`` rows. NaN when there are no positives.
+    The top group holds ``ceil(fraction * n)`` rows (with ``sample_weight``: that much weight). Rows tied
+    on the score at the cut enter it in part, each at the tied rows' positive rate (the expected figure
+    over every order of the ties), so the result does not depend on row order. NaN when there are no
+    positives.
     """
     y, s = _arrays(y_true, score)
-    if y.sum() == 0:
+    w = np.ones(len(y)) if sample_weight is None else _weights(sample_weight, len(y))
+    total, positives = w.sum(), (y * w).sum()
+    if positives == 0:
         return float("nan")
-    k = max(1, int(np.ceil(fraction * len(y))))
-    top = np.argsort(-s, kind="stable")[:k]
-    return float(y[top].mean() / y.mean())
+    k = max(1.0, float(np.ceil(fraction * total)))
+    values, group = np.unique(-s, return_inverse=True)  # groups of tied scores, best first
+    group_w = np.bincount(group, w, len(values))
+    group_pos = np.bincount(group, y * w, len(values))
+    before = np.concatenate([[0.0], np.cumsum(group_w)[:-1]])
+    taken = np.clip(k - before, 0.0, group_w)  # weight of each tie group inside the top group
+    share = np.divide(taken, group_w, out=np.zeros_like(taken), where=group_w > 0)
+    return float((group_pos * share).sum() / k / (positives / total))
+
+
+def calibration_error(y_true, prob, n_bins: int = 10, strategy: str = "quantile") -> float:
+    """Expected calibration error: the size-weighted mean of ``|observed - predicted|`` over the bins of
+    :func:`calibration_table` (0 = the reliability curve lies on the diagonal)."""
+    table = calibration_table(y_true, prob, n_bins=n_bins, strategy=strategy)
+    return float((table["n"] * table["gap"].abs()).sum() / table["n"].sum())
 
 
 DEFAULT_METRICS = {"auc": auc, "brier": brier, "top_decile_lift": top_decile_lift}

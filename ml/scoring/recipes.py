@@ -8,9 +8,10 @@ current champion is scored on exactly the same backtest as the new version, whic
 ``champion`` gate compares (:func:`no_worse`).
 
 :class:`TrainingData` holds the frames, all as of the training cut-off (features) or after it
-(outcomes): profiles and send history built by dbt as of ``cutoff``, labels for
-``(cutoff, cutoff + horizon]``, purchases up to ``cutoff``, and the sends after ``cutoff`` (with their
-open/click outcome) for the send-level models. The held-out subscribers are a fixed share chosen by a
+(outcomes): profiles and send aggregates built by dbt as of ``cutoff``, labels for
+``(cutoff, cutoff + horizon]``, purchases up to ``cutoff``, and the sends after ``cutoff`` with their
+open/click outcome, aggregated to the grain the send-level models predict at (subscriber x cadence for
+fatigue, subscriber x topic x offer type for content affinity). No frame has a row per send. The held-out subscribers are a fixed share chosen by a
 hash of ``subscriber_key`` (:func:`holdout_mask`): the same people in every run, so a champion and a
 challenger trained on the other subscribers are never evaluated on rows they were trained on.
 Pure pandas / scikit-learn; no Dagster, no DuckDB.
@@ -29,7 +30,7 @@ from scipy.stats import spearmanr
 from .affinity import ContentAffinityModel, campaign_click_probability
 from .churn import ChurnModel, RecencyBaseline
 from .fatigue import FatigueModel
-from .metrics import auc, brier, top_decile_lift
+from .metrics import auc, brier, calibration_error, expand_counts, top_decile_lift
 from .open_propensity import OpenPropensityModel
 from .purchase import PurchasePropensityModel, RecencyFrequencyBaseline
 from .send_time import GlobalBestHourBaseline, SendTimeModel, hour_hit_rate
@@ -56,8 +57,10 @@ class TrainingData:
     profiles: pd.DataFrame  # subscriber_profiles as of cutoff
     outcomes: pd.DataFrame  # labels for (cutoff, cutoff + horizon]
     orders: pd.DataFrame  # purchases up to cutoff: subscriber_key, ordered_at, total_amount
-    sends: pd.DataFrame  # fct_email_sends as of cutoff
-    later_sends: pd.DataFrame  # sends after cutoff whose 7-day outcome is known
+    cadence: pd.DataFrame  # subscriber_send_cadence as of cutoff: subscriber_key, sends_prev_7d, sends, opens
+    content: pd.DataFrame  # subscriber_content_response as of cutoff: subscriber_key, dimension, value, sends, clicks
+    later_cadence: pd.DataFrame  # sends after cutoff (7-day outcome known) per subscriber x sends_prev_7d: sends, opens
+    later_content: pd.DataFrame  # the same sends per subscriber x content_topic x offer_type: sends, clicks
 
     def __post_init__(self):
         self.holdout = holdout_mask(self.profiles["subscriber_key"])
@@ -66,9 +69,14 @@ class TrainingData:
         self.frame_holdout = holdout_mask(self.frame["subscriber_key"])
         held = set(self.profiles.loc[self.holdout, "subscriber_key"])
         segments = self.profiles.set_index("subscriber_key")[SEGMENT_COL]
-        self.sends = self.sends.assign(**{SEGMENT_COL: self.sends["subscriber_key"].map(segments)})
-        later = self.later_sends.assign(**{SEGMENT_COL: self.later_sends["subscriber_key"].map(segments)})
-        self.later_sends_holdout = later.loc[later["subscriber_key"].isin(held)].reset_index(drop=True)
+
+        def with_segment(frame):
+            return frame.assign(**{SEGMENT_COL: frame["subscriber_key"].map(segments)})
+
+        self.cadence, self.content = with_segment(self.cadence), with_segment(self.content)
+        self.later_cadence_holdout, self.later_content_holdout = (
+            with_segment(f.loc[f["subscriber_key"].isin(held)].reset_index(drop=True))
+            for f in (self.later_cadence, self.later_content))
 
 
 @dataclass
@@ -108,8 +116,24 @@ def _classification(y, p, base) -> tuple[dict, dict]:
         out = {"auc": auc(y, score), "top_decile_lift": top_decile_lift(y, score)}
         if np.nanmin(score) >= 0 and np.nanmax(score) <= 1:
             out["brier"] = brier(y, score)
+            out["calibration_error"] = calibration_error(y, score)
         return out
     return {**m(p), "rows": int(len(y)), "positive_rate": float(np.mean(y))}, m(base)
+
+
+def _count_classification(positives, trials, p, base) -> tuple[dict, dict]:
+    """:func:`_classification` on aggregated outcomes: the same figures as one row per trial (send)."""
+    y, score, w = expand_counts(p, positives, trials)
+    _, base_score, _ = expand_counts(base, positives, trials)
+
+    def m(sc):
+        out = {"auc": auc(y, sc, w), "top_decile_lift": top_decile_lift(y, sc, sample_weight=w)}
+        if len(sc) and np.nanmin(sc) >= 0 and np.nanmax(sc) <= 1:
+            out["brier"] = brier(y, sc, w)
+        return out
+    n = float(np.sum(trials))
+    return ({**m(score), "rows": int(n), "positive_rate": float(np.sum(positives) / n) if n else float("nan")},
+            m(base_score))
 
 
 # --- churn, purchase, open: calibrated classifiers on the cut-off profiles --------------------------------
@@ -216,42 +240,44 @@ def _evaluate_send_time(model, data: TrainingData) -> Backtest:
                     {"hit_rate_1h": hour_hit_rate(base, actual)}, rows)
 
 
-# --- fatigue and content affinity: send-level models ------------------------------------------------------
+# --- fatigue and content affinity: send-level models on aggregated sends -------------------------------
 
 def _fit_fatigue(data: TrainingData):
-    return FatigueModel(segment_col=SEGMENT_COL).fit(data.sends)
+    return FatigueModel(segment_col=SEGMENT_COL).fit(data.cadence)
 
 
-def _send_rows(data, predicted, baseline, actual, target):
-    s = data.later_sends_holdout
-    return pd.DataFrame({"subscriber_key": s["subscriber_key"], "campaign_id": s["campaign_id"],
-                         "predicted": predicted, "baseline": baseline, "actual": actual, "target": target})
+def _count_rows(s: pd.DataFrame, keys, positives: str, predicted, baseline, target) -> pd.DataFrame:
+    """Backtest rows at the aggregate's grain: the sends, the observed share (``actual``) and the predictions."""
+    sends = s["sends"].to_numpy(float)
+    return pd.DataFrame({**{k: s[k].to_numpy() for k in keys}, "sends": s["sends"].to_numpy(np.int64),
+                         "positives": s[positives].to_numpy(np.int64), "predicted": predicted,
+                         "baseline": baseline, "actual": s[positives].to_numpy(float) / sends, "target": target})
 
 
 def _evaluate_fatigue(model, data: TrainingData) -> Backtest:
-    s = data.later_sends_holdout
-    y = s["opened"].astype(bool).to_numpy().astype(int)
+    s = data.later_cadence_holdout
     p = model.open_probability(s, s["sends_prev_7d"].to_numpy(float))
     base = model.open_probability(s, np.ones(len(s)))  # the same people, frequency ignored
-    metrics, base_metrics = _classification(y, p, base)
-    return Backtest("auc", metrics, base_metrics, _send_rows(data, p, base, y, "opened_within_7d"))
+    metrics, base_metrics = _count_classification(s["opens"].to_numpy(float), s["sends"].to_numpy(float), p, base)
+    rows = _count_rows(s, ("subscriber_key", "sends_prev_7d"), "opens", p, base, "opened_within_7d")
+    return Backtest("auc", metrics, base_metrics, rows)
 
 
 def _fit_affinity(data: TrainingData):
-    return ContentAffinityModel(segment_col=SEGMENT_COL).fit(data.sends)
+    return ContentAffinityModel(segment_col=SEGMENT_COL).fit(data.content)
 
 
 def _evaluate_affinity(model, data: TrainingData) -> Backtest:
-    s = data.later_sends_holdout
-    y = s["clicked"].astype(bool).to_numpy().astype(int)
+    s = data.later_content_holdout
     p = np.empty(len(s))
     for (topic, offer), idx in s.groupby(["content_topic", "offer_type"], dropna=False).groups.items():
         pos = s.index.get_indexer(idx)
         p[pos] = campaign_click_probability(model, s.iloc[pos], None if pd.isna(topic) else topic,
                                             None if pd.isna(offer) else offer)
     base = campaign_click_probability(model, s)  # each person's overall click rate: no content targeting
-    metrics, base_metrics = _classification(y, p, base)
-    return Backtest("auc", metrics, base_metrics, _send_rows(data, p, base, y, "clicked_within_7d"))
+    metrics, base_metrics = _count_classification(s["clicks"].to_numpy(float), s["sends"].to_numpy(float), p, base)
+    rows = _count_rows(s, ("subscriber_key", "content_topic", "offer_type"), "clicks", p, base, "clicked_within_7d")
+    return Backtest("auc", metrics, base_metrics, rows)
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (

@@ -4,8 +4,9 @@ Churn, purchase and open propensity, customer value (BG/NBD + Gamma-Gamma) and s
 champions applied to today's profiles and purchases (their population parameters from the training
 cut-off, each person's evidence as of today). Fatigue and content affinity keep each person's
 evidence *inside* the fitted model (per-person slopes and click counts), so the champion's recipe --
-its exact hyper-parameters -- is refitted on today's send history (a posterior update with the
-champion's priors), else a person's last 90 days would be ignored. ``model_version`` names the
+its exact hyper-parameters -- is refitted on today's send aggregates (``marts.subscriber_send_cadence``,
+``marts.subscriber_content_response``: a posterior update with the champion's priors), else a person's
+last 90 days would be ignored. ``model_version`` names the
 champion version of every model used, e.g. ``churn=3;purchase=3;open=2;...``.
 """
 
@@ -23,7 +24,8 @@ from ml.scoring.recipes import RECIPES, SEGMENT_COL
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.assets.scoring_models import MODEL_BACKTESTS, registered_name
-from orchestration.assets.scoring_training import PROFILES, SENDS  # today's profiles and sends: score after they are rebuilt
+# today's profiles and send aggregates: score only after they are rebuilt (the refresh job has no training step)
+from orchestration.assets.scoring_training import PROFILES, SEND_AGGREGATES
 from orchestration.resources import WarehouseResource
 from orchestration.scoring_data import load_current
 from orchestration.serving import ML_SCHEMA, replace_table
@@ -48,8 +50,9 @@ def _champions(names) -> dict:
 def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, affinities) for every profiled subscriber, from the champions and today's data."""
     profiles, orders = current["profiles"], current["orders"]
-    sends = current["sends"].assign(**{SEGMENT_COL: current["sends"]["subscriber_key"].map(
-        profiles.set_index("subscriber_key")[SEGMENT_COL])})
+    segments = profiles.set_index("subscriber_key")[SEGMENT_COL]
+    cadence, content = (current[name].assign(**{SEGMENT_COL: current[name]["subscriber_key"].map(segments)})
+                        for name in ("cadence", "content"))
     as_of = pd.Timestamp(profiles["as_of"].max())
     keys = profiles["subscriber_key"]
     scores = pd.DataFrame({"subscriber_key": keys})
@@ -62,11 +65,12 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     send = champions["send-time"].model.predict(profiles)
     for col in ("best_send_hour_local", "best_send_dow", "send_time_confidence"):
         scores[col] = send[col].to_numpy()
-    fatigue_model = clone(champions["fatigue"].model).fit(sends) if len(sends) else champions["fatigue"].model
+    fatigue_model = clone(champions["fatigue"].model).fit(cadence) if len(cadence) else champions["fatigue"].model
     fatigue = fatigue_model.predict(profiles)
     scores["fatigue_score"] = fatigue["fatigue_score"].to_numpy(float)
     scores["recommended_max_emails_per_week"] = fatigue["recommended_max_emails_per_week"].to_numpy()
-    affinity_model = clone(champions["affinity"].model).fit(sends) if len(sends) else champions["affinity"].model
+    affinity_model = (clone(champions["affinity"].model).fit(content) if len(content)
+                      else champions["affinity"].model)
     candidates = profiles[["subscriber_key", SEGMENT_COL]]
     affinities = affinity_model.predict_frame(candidates)
     scores["click_probability_overall"] = affinity_model.affinity(candidates, *OVERALL)[0]
@@ -83,9 +87,9 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(SCORES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, SENDS],
+    specs=[dg.AssetSpec(SCORES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, *SEND_AGGREGATES],
                         description="One row per profiled subscriber: every champion scoring model's output."),
-           dg.AssetSpec(AFFINITIES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, SENDS],
+           dg.AssetSpec(AFFINITIES, group_name="scoring", deps=[MODEL_BACKTESTS, PROFILES, *SEND_AGGREGATES],
                         description="Subscriber x content topic / offer type: predicted click probability.")],
     check_specs=[dg.AssetCheckSpec("every_subscriber_scored", asset=SCORES),
                  dg.AssetCheckSpec("probabilities_in_range", asset=SCORES)],

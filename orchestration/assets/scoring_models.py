@@ -7,7 +7,8 @@ the held-out subscribers, register as ``mailsift-<name>``, and evaluate the curr
 than the champion's (:func:`ml.scoring.recipes.no_worse`). The backtests go to the warehouse:
 ``ml.backtest_<name>`` (held-out predictions vs actual outcomes, one row per subscriber or send) and
 ``ml.model_backtests`` (every metric of the new version, the champion and the baseline), from which dbt
-builds ``serving.model_backtests``.
+builds ``serving.model_backtests``. The probability models (churn, purchase, open) also log their
+held-out reliability curve beside the baseline's as ``calibration.png`` (:mod:`ml.scoring.reliability`).
 """
 
 
@@ -20,6 +21,7 @@ import mlflow
 import pandas as pd
 
 from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, no_worse
+from ml.scoring.reliability import reliability_figure
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.assets.scoring_training import scoring_training_data
@@ -28,6 +30,7 @@ from orchestration.scoring_data import load_training_data
 from orchestration.serving import ML_SCHEMA, replace_table
 
 MODEL_BACKTESTS = dg.AssetKey(["ml", "model_backtests"])
+CALIBRATION_PLOTS = ("churn", "purchase", "open")  # the recipes whose outputs are read as probabilities
 
 
 def registered_name(recipe_name: str) -> str:
@@ -74,6 +77,10 @@ def _log_run(recipe: Recipe, model, bt: Backtest, champ_bt: Backtest | None, dat
     summary = {"primary": bt.primary, "metrics": bt.metrics, "baseline": bt.baseline,
                "champion": champ_bt.metrics if champ_bt else None}
     mlflow.log_dict(json.loads(json.dumps(summary, default=float)), "backtest.json")
+    if recipe.name in CALIBRATION_PLOTS and len(bt.rows):
+        fig = reliability_figure(bt.rows["actual"], bt.rows["predicted"], baseline=bt.rows["baseline"],
+                                 title=f"{registered_name(recipe.name)}: held-out reliability at {data.cutoff:%Y-%m-%d}")
+        mlflow.log_figure(fig, "calibration.png")
     return registry.log_and_register(registered_name(recipe.name), model)
 
 

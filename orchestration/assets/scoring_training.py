@@ -5,8 +5,9 @@ to predict. So this asset runs a second ``dbt build`` of the same models that bu
 with ``as_of`` = today's as_of minus the horizon (90 days) and ``schema_suffix: _train`` (they land in
 ``staging_train``, ``intermediate_train``, ``marts_train``, never touching what serving reads), plus
 ``label_horizon_days: 90``, which enables ``labels.subscriber_outcomes``: what each subscriber did in
-``(cut-off, cut-off + 90 days]`` -- events that the cut-off features, filtered to ``<= as_of`` by the
-models themselves and checked by the point-in-time tests, cannot see. The training cut-off plus the
+``(cut-off, cut-off + 90 days]``, and ``labels.next_send_cadence_outcomes`` / ``next_send_content_outcomes``:
+the sends in that window with their 7-day outcome, aggregated -- events that the cut-off features,
+filtered to ``<= as_of`` by the models themselves and checked by the point-in-time tests, cannot see. The training cut-off plus the
 horizon is today's as_of, so no label comes from after the data the scores describe either.
 """
 
@@ -25,14 +26,16 @@ from orchestration.resources import WarehouseResource
 from orchestration.scoring_data import HORIZON_DAYS, TRAIN_SUFFIX, current_as_of, training_cutoff
 
 PROFILES = get_asset_key_for_model([mailsift_dbt_models], "subscriber_profiles")
-SENDS = get_asset_key_for_model([mailsift_dbt_models], "fct_email_sends")
-# what the training build selects: the models behind profiles, purchases and sends, and the labels;
-# tests run only when all their parents are in the selection (the cross-mart point-in-time test is
-# the main build's)
-TRAIN_SELECTION = ["+subscriber_profiles", "+fct_orders", "+fct_email_sends", "+subscriber_outcomes"]
+SEND_AGGREGATES = [get_asset_key_for_model([mailsift_dbt_models], name)
+                   for name in ("subscriber_send_cadence", "subscriber_content_response")]
+# what the training build selects: the models behind profiles, purchases and the send aggregates, and
+# the labels (subscriber outcomes and the sends after the cut-off, aggregated); tests run only when all
+# their parents are in the selection (the cross-mart point-in-time test is the main build's)
+TRAIN_SELECTION = ["+subscriber_profiles", "+fct_orders", "+subscriber_send_cadence", "+subscriber_content_response",
+                   "+subscriber_outcomes", "+next_send_cadence_outcomes", "+next_send_content_outcomes"]
 
 
-@dg.asset(group_name="scoring", deps=[PROFILES, SENDS], pool=WAREHOUSE_POOL,
+@dg.asset(group_name="scoring", deps=[PROFILES, *SEND_AGGREGATES], pool=WAREHOUSE_POOL,
           description="dbt build of the profile models as of as_of - 90 days (schemas *_train) with the "
                       "labels of the 90 days after it (labels_train.subscriber_outcomes).")
 def scoring_training_data(context: dg.AssetExecutionContext, dbt: DbtCliResource,

@@ -112,3 +112,24 @@
 {% macro default__utc_now() -%}
     {{ exceptions.raise_compiler_error("utc_now is not implemented for " ~ adapter.type()) }}
 {%- endmacro %}
+
+
+{#
+  Rows of the same partition in the `days` days up to and including this row's `order_by` timestamp
+  (ties included), as a window count. `count_in_preceding_days('identity_id', 'sent_at', 7) - 1` is
+  how many other sends a subscriber got in the 7 days before (and at the moment of) a send.
+#}
+{% macro count_in_preceding_days(partition_by, order_by, days) -%}
+    {{ return(adapter.dispatch('count_in_preceding_days', 'mailsift')(partition_by, order_by, days)) }}
+{%- endmacro %}
+{% macro duckdb__count_in_preceding_days(partition_by, order_by, days) -%}
+    count(*) over (partition by {{ partition_by }} order by {{ order_by }}
+                   range between interval {{ days | int }} days preceding and current row)
+{%- endmacro %}
+{% macro spark__count_in_preceding_days(partition_by, order_by, days) -%}
+    count(1) over (partition by {{ partition_by }} order by cast({{ order_by }} as long)
+                   range between {{ (days | int) * 86400 }} preceding and current row)
+{%- endmacro %}
+{% macro default__count_in_preceding_days(partition_by, order_by, days) -%}
+    {{ exceptions.raise_compiler_error("count_in_preceding_days is not implemented for " ~ adapter.type()) }}
+{%- endmacro %}
