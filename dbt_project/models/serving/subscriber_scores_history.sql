@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['as_of'],
+    unique_key=['subscriber_key', 'as_of'],
     on_schema_change='append_new_columns',
     full_refresh=false
 ) }}
