@@ -10,6 +10,7 @@ traces) to a log file, so the terminal shows only the progress lines.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections import Counter
@@ -95,9 +96,19 @@ class StepProgress:
         return f"{elapsed_tag(now)} {step}: FAILED after {self._took(now, step)}: {error}"
 
 
+def _root_cause(err) -> str:
+    """The innermost error of a step failure, as ``ValueError: message`` (Dagster wraps user errors)."""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    first = err.message.strip().splitlines()[0] if err.message.strip() else err.cls_name
+    return re.sub(r"^[\w.]+\.(\w+: )", r"\1", first)
+
+
 class ProgressHandler(logging.Handler):
     def __init__(self, stream: TextIO | None = None) -> None:
-        super().__init__(logging.INFO)
+        # Dagster logs step starts, successes and materialisations at DEBUG: take everything, and drop
+        # plain messages below INFO in format_line.
+        super().__init__(logging.DEBUG)
         self._stream = stream
         self.t0 = time.monotonic()
         self.progress = StepProgress()
@@ -145,7 +156,7 @@ class ProgressHandler(logging.Handler):
             return p.success(now, step), None
         if kind == "STEP_FAILURE":
             err = event.event_specific_data.error
-            text = err.message.strip() if err else meta["orig_message"]
+            text = _root_cause(err) if err else meta["orig_message"]
             full = err.to_string() if err else meta["orig_message"]
             line = p.failure(now, step, text)
             # Without a detail log, the terminal is the only place the stack trace can go.
@@ -171,7 +182,7 @@ def quiet_terminal(log_path: Path) -> Iterator[Path]:
 @dg.logger(description="Compact progress lines on the terminal.")
 def progress_logger(_init_context) -> logging.Logger:
     log = logging.getLogger("mailsift.progress")
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.DEBUG)
     log.propagate = False
     for old in list(log.handlers):  # a fresh clock and fresh counts for every run
         log.removeHandler(old)

@@ -57,3 +57,46 @@ def test_quiet_terminal_sends_other_output_to_the_log(tmp_path):
     text = log.read_text()
     assert "1 of 176 START" in text and "Successfully registered" in text
     assert sys.stderr is not None and progress._TERMINAL is None and progress._DETAIL is None
+
+
+def test_a_dagster_run_prints_one_line_per_step_start_and_end(tmp_path):
+    """The progress logger on a real in-process run: step starts and ends (Dagster logs them at DEBUG)."""
+    import re
+
+    import dagster as dg
+
+    from orchestration.progress import progress_logger
+
+    @dg.asset
+    def counted(context):
+        context.log.info("counted 3 rows")
+        return 3
+
+    @dg.asset
+    def doubled(counted):
+        return counted * 2
+
+    @dg.asset
+    def broken(doubled):
+        raise ValueError("no data for broken")
+
+    defs = dg.Definitions(assets=[counted, doubled, broken], loggers={"console": progress_logger},
+                          jobs=[dg.define_asset_job("all", selection="*")])
+    terminal = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = terminal
+    try:
+        with quiet_terminal(tmp_path / "run.log") as log:
+            result = defs.resolve_job_def("all").execute_in_process(
+                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                run_config={"loggers": {"console": {}}})
+    finally:
+        sys.stdout = saved
+    assert not result.success
+    lines = [re.sub(r"^\[ *[0-9.]+s\] ", "", line) for line in terminal.getvalue().splitlines()]
+    assert lines[:6] == ["counted: started", "counted: counted 3 rows", lines[2], "doubled: started", lines[4],
+                         "broken: started"], lines
+    assert re.fullmatch(r"counted: done in [0-9.]+ s \(1 asset\)", lines[2])
+    assert re.fullmatch(r"doubled: done in [0-9.]+ s \(1 asset\)", lines[4])
+    assert re.fullmatch(r"broken: FAILED after [0-9.]+ s: ValueError: no data for broken", lines[6]), lines
+    assert "Traceback" not in terminal.getvalue() and "no data for broken" in log.read_text()
