@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench dev mlflow docs clean
+.PHONY: install browser demo test bench dev mlflow docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/mailsift demo
 
-test: $(STAMP)
+# The browser tests (tests/test_browser.py) drive Debian's headless `chromium`: installed here with
+# apt-get only when no `chromium` is on PATH (never a browser downloaded by a Python package).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "chromium is missing and apt-get is not available: install Chromium as 'chromium' on PATH" >&2; exit 1; }; \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

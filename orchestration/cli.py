@@ -41,8 +41,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve() if args.out else load_settings().landing_dir
     _prepare_output_dir(out)
     _say(f"Generating {args.subscribers:,} subscribers (seed {args.seed}, {args.format}) into {out}")
+    from orchestration.progress import elapsed_tag
+
     t0 = time.perf_counter()
-    summary = generate(args.subscribers, args.seed, out, fmt=args.format, progress=lambda m: _say("  " + m))
+    summary = generate(args.subscribers, args.seed, out, fmt=args.format,
+                       progress=lambda m: _say(f"{elapsed_tag(time.perf_counter() - t0)} {m}"))
     rows = summary.get("rows", summary)
     _say(f"Done in {time.perf_counter() - t0:.1f} s: " + ", ".join(
         f"{k} {v:,}" for k, v in rows.items() if isinstance(v, int)))
@@ -83,7 +86,15 @@ def run_everything(settings: Settings, instance=None, job_name: str = "mailsift_
 JOBS = {"run": "mailsift_everything", "refresh": "mailsift_refresh"}
 
 
+def run_log_path(settings: Settings) -> Path:
+    """Where `mailsift run` writes what is not progress (dbt's per-model lines, MLflow notices, warnings)."""
+    from datetime import datetime, timezone
+
+    return settings.data_dir / "logs" / f"run-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.log"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from orchestration.progress import quiet_terminal
     from orchestration.summary import summarise
 
     command = getattr(args, "command", "run") if getattr(args, "command", None) in JOBS else "run"
@@ -97,8 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     pad = " " * len(f"mailsift {command}: ")
     _say(f"mailsift {command}: landing {settings.landing_dir}\n{pad}warehouse {settings.warehouse}\n"
          f"{pad}as of {settings.as_of or 'latest event in the data'}")
+    log_path = run_log_path(settings)
+    _say(f"{pad}details (dbt output, warnings) in {log_path}")
     t0 = time.perf_counter()
-    result = run_everything(settings, job_name=JOBS[command], full_refresh=getattr(args, "full_refresh", False))
+    with quiet_terminal(log_path):
+        result = run_everything(settings, job_name=JOBS[command], full_refresh=getattr(args, "full_refresh", False))
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity.value == "ERROR"
@@ -108,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         _say(f"\nmailsift {command} FAILED after {time.perf_counter() - t0:.1f} s in: {', '.join(failed) or 'the run'}."
-             " The messages above say why; the serving tables and warehouse keep their last good state.")
+             f" The messages above say why (details in {log_path}); the serving tables and warehouse keep their"
+             " last good state.")
         return 1
     if failed_checks:
         _say(f"\nmailsift {command} finished, but these checks FAILED: " + ", ".join(

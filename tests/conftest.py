@@ -31,3 +31,20 @@ def isolated_settings(tmp_path, monkeypatch):
     from orchestration.settings import load_settings
 
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory):
+    """A small generated world run once through every asset; shared by the browser and notebook tests."""
+    from tests.demo_world import build_demo_world
+
+    return build_demo_world(tmp_path_factory.mktemp("demo_world"))
+
+
+@pytest.fixture
+def demo_env(demo_world, monkeypatch):
+    """This test sees the demo world's MAILSIFT_* settings (and its DAGSTER_HOME / MLflow store)."""
+    for name, value in demo_world.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MAILSIFT_AS_OF", raising=False)
+    return demo_world
