@@ -2,14 +2,18 @@
 
 Built once per test session (the `demo_world` fixture in conftest.py) with the real commands:
 `mailsift generate`, `mailsift run` (a persistent Dagster instance in its own DAGSTER_HOME, so the
-Dagster UI shows the run), and `mailsift report`. Every path lives in the session's temporary folder;
+Dagster UI shows the run), and `mailsift report`. The world's last day is cut out of the generated files
+first (ml.synthetic.split) and lands after the run as new files: the landing sensor is asked what to do
+and the refresh job runs, so the world has a day of segment moves and history (tests/test_refresh.py
+checks that step from the snapshots kept in ``DemoWorld.refresh``). Every path lives in the session's temporary folder;
 the environment is restored afterwards, so tests that do not ask for the world never see it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,7 @@ class DemoWorld:
     root: Path
     env: dict[str, str]
     report_dir: Path
+    refresh: dict = field(default_factory=dict)
 
     @property
     def serving_dir(self) -> Path:
@@ -57,8 +62,40 @@ def world_env(root: Path) -> dict[str, str]:
     }
 
 
+def _age(paths, seconds: float) -> None:
+    """Make files look settled to the landing sensor (written ``seconds`` ago)."""
+    for path in paths:
+        os.utime(path, (time.time() - seconds, time.time() - seconds))
+
+
+def _snapshot(warehouse: Path) -> dict:
+    from orchestration.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        return {
+            "as_of": con.execute("SELECT max(as_of) FROM marts.subscriber_profiles").fetchone()[0],
+            "events": con.execute("SELECT count(*) FROM raw.email_events").fetchone()[0],
+            "keys": con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0],
+            "assigned": con.execute("SELECT subscriber_key, micro_segment_id FROM ml.segment_assignments").df()
+            .set_index("subscriber_key")["micro_segment_id"],
+            "scored_as_of": con.execute("SELECT max(as_of) FROM serving.subscriber_scores").fetchone()[0],
+        }
+
+
+def _model_versions(tracking_uri: str) -> dict[str, int]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    return {m.name: len(client.search_model_versions(f"name = '{m.name}'")) for m in client.search_registered_models()}
+
+
 def build_demo_world(root: Path, subscribers: int = SUBSCRIBERS, seed: int = SEED) -> DemoWorld:
-    from orchestration.cli import main
+    import dagster as dg
+
+    from ml.synthetic.split import hold_back, write_delivery
+    from orchestration.cli import main, run_everything
+    from orchestration.sensors import landing_files_sensor
+    from orchestration.settings import load_settings
 
     env = world_env(root)
     world = DemoWorld(root=root, env=env, report_dir=root / "report")
@@ -66,12 +103,29 @@ def build_demo_world(root: Path, subscribers: int = SUBSCRIBERS, seed: int = SEE
         for name, value in env.items():
             mp.setenv(name, value)
         mp.delenv("MAILSIFT_AS_OF", raising=False)
+        landing = Path(env["MAILSIFT_LANDING_DIR"])
         assert main(["generate", "--subscribers", str(subscribers), "--seed", str(seed),
-                     "--out", env["MAILSIFT_LANDING_DIR"]]) == 0
+                     "--out", str(landing)]) == 0
+        cutoff, delivery = hold_back(landing, days=1)
+        _age(landing.rglob("*.parquet"), 120)
+        baseline = dg.build_sensor_context()
+        first_tick = landing_files_sensor(baseline)
         rc = main(["run"])
         if rc != 0:
             logs = sorted((root / "logs").glob("run-*.log"))
             tail = logs[-1].read_text()[-4000:] if logs else ""
             raise AssertionError(f"`mailsift run` on the demo world failed (rc {rc}):\n{tail}")
+        settings = load_settings()
+        before, versions_before = _snapshot(settings.warehouse), _model_versions(settings.mlflow_tracking_uri)
+
+        delivered = write_delivery(landing, delivery, "day-after")
+        _age([landing / entity / "day-after.parquet" for entity in delivered], 60)
+        tick = landing_files_sensor(dg.build_sensor_context(cursor=baseline.cursor))
+        result = run_everything(settings, instance=dg.DagsterInstance.get(),
+                                job_name=getattr(tick, "job_name", None) or "mailsift_refresh")
+        assert result.success, "the refresh job failed on the demo world"
+        world.refresh.update(cutoff=cutoff, delivered=delivered, first_tick=first_tick, tick=tick, before=before,
+                             after=_snapshot(settings.warehouse), versions_before=versions_before,
+                             versions_after=_model_versions(settings.mlflow_tracking_uri), result=result)
         assert main(["report", "--out", str(world.report_dir)]) == 0
     return world
