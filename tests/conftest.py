@@ -34,7 +34,7 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def demo_world(tmp_path_factory):
+def demo_world(tmp_path_factory, dbt_manifest):
     """A small generated world run once through every asset; shared by the browser and notebook tests."""
     from tests.demo_world import build_demo_world
 
