@@ -89,7 +89,7 @@ def build_audience(warehouse: Path, topic: str | None = None, offer: str | None 
         raise AudienceError(f"--size: {exc}") from exc
     with connect(warehouse, read_only=True) as con:
         present = _check(con, topic, offer, segment)
-        # bound parameters in the order their placeholders appear below: SELECT, affinity joins, WHERE
+        # bound parameters in the order of the `?` markers below: SELECT, affinity joins, WHERE
         select_params, join_params, where_params = [], [], []
         if segment:
             seg_join, seg_col = "JOIN ml.segment_assignments AS seg ON seg.subscriber_key = dim.subscriber_key", "?"
