@@ -334,6 +334,34 @@ def test_affinity_shrinkage_from_no_evidence_to_lots():
     assert set(long["dimension"]) == {"content_topic", "offer_type"} and len(long) == 4 * 4
 
 
+def test_affinity_matrix_is_the_hand_formula_for_every_pair_at_once():
+    """The dense path (one pass over the counts) against the formula (x + m prior) / (n + m) by hand,
+    with a repeated key, an unseen person, an unknown segment and a value never sent."""
+    model = ContentAffinityModel().fit(_affinity_sends())
+    seg = model.segment_rates_.set_index(["segment", "dimension", "value"])["rate"]
+    lst = model.list_rates_.set_index(["dimension", "value"])["rate"]
+    counts = model.person_counts_
+    people = pd.DataFrame({"subscriber_key": ["p0", "fan", "nobody", "p0", "p200"],
+                           "lifecycle_stage": ["A", "B", "X", "A", "B"]})
+    pairs = [("content_topic", "running"), ("offer_type", "discount"), ("overall", "all"), ("content_topic", "golf")]
+    aff, n = model.affinity_matrix(people, pairs)
+    assert aff.shape == n.shape == (5, 4)
+    for i, (key, segment) in enumerate(people.itertuples(index=False)):
+        for j, (dim, value) in enumerate(pairs[:3]):
+            m = model._person_strength(dim)
+            prior = seg.get((segment, dim, value), lst[dim, value])
+            x, sent = (counts.loc[(key, dim, value), ["clicks", "sends"]].tolist()
+                       if (key, dim, value) in counts.index else (0.0, 0.0))
+            assert n[i, j] == sent
+            assert aff[i, j] == pytest.approx((x + m * prior) / (sent + m), rel=1e-12)
+    np.testing.assert_array_equal(aff[:, 3], aff[:, 2])  # golf was never sent: the overall rate, no evidence
+    assert (n[:, 3] == 0).all() and n[1, 0] == 1000 and n[0, 0] == 10
+    np.testing.assert_array_equal(aff[0], aff[3])  # the repeated key
+    one, sent = model.affinity(people, "content_topic", "running")
+    np.testing.assert_array_equal(one, aff[:, 0])
+    np.testing.assert_array_equal(sent, n[:, 0])
+
+
 def test_method_of_moments_recovers_the_prior_strength():
     rng = np.random.default_rng(11)
     p = rng.beta(2.0, 18.0, 3000)                                              # mean 0.1, strength 20

@@ -14,7 +14,8 @@ Interval (80 % by default): parametric posterior sampling
 For every customer ``n_samples`` draws, vectorised over customers and drawn from one seeded
 ``numpy.random.Generator``, of the latent quantities that the point estimate averages over:
 
-* alive at T ~ Bernoulli(P(alive | x, t_x, T));
+* alive at T ~ Bernoulli(P(alive | x, t_x, T)) -- not drawn: a dead customer's value is 0, so the
+  quantiles of the mixture follow exactly from P(alive) and the draws given alive (see the code);
 * given alive, lambda ~ Gamma(r + x, rate alpha + T) and p ~ Beta(a, b + x) (the BG/NBD posterior
   factorises given the alive state; a dead customer buys nothing more);
 * mean spend zeta = p_gg / nu with nu ~ Gamma(p_gg x + q, rate gamma + x zbar) (Gamma-Gamma
@@ -23,12 +24,13 @@ For every customer ``n_samples`` draws, vectorised over customers and drawn from
 Given (alive, lambda, p, zeta) the expected purchases in month m are
 ``exp(-lambda p (m-1) L) (1 - exp(-lambda p L)) / p`` (an alive BG/NBD customer dies at rate
 lambda p), so each draw's discounted value is a geometric sum in closed form (no loop over months).
-The interval is the equal-tailed quantiles of these draws: it is the posterior uncertainty of the
+The interval is the equal-tailed quantiles of this posterior (linear interpolation between the
+sorted draws given alive): it is the posterior uncertainty of the
 customer's *expected* value (what we do not know about this customer's rates, survival and basket),
 not a predictive interval for realised spend, which would add Poisson noise. The mean of the draws
-converges to the point estimate (checked in the tests). Consequences of sampling the alive state:
-the lower bound is 0 whenever P(alive) <= 90 %, and when P(alive) < 10 % the interval is (up to
-sampling noise) [0, 0] and does *not* contain the (small, positive) point estimate. Customers with
+converges to the point estimate (checked in the tests). Consequences of the alive state:
+the lower bound is 0 whenever P(alive) <= 90 %, and when P(alive) <= 10 % the interval is exactly
+[0, 0] and does *not* contain the (small, positive) point estimate. Customers with
 less history (fewer purchases) get relatively wider intervals because the gamma/beta posteriors are
 wider.
 
@@ -125,7 +127,10 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
     clv = spend * (weights * np.diff(cum, axis=0)).sum(axis=0)
     p_alive = purchase_model.p_alive(x, t_x, T)
 
-    # posterior draws, in chunks of customers to bound memory
+    # posterior draws given alive, in chunks of customers to bound memory. The alive state is not drawn:
+    # value = alive * V with alive ~ Bernoulli(P(alive)) independent of V, so the q-quantile of value is
+    # 0 when q <= 1 - P(alive) and else the ((q - 1 + P(alive)) / P(alive))-quantile of V (exact, and
+    # no Monte Carlo noise from the alive coin).
     rng = np.random.default_rng(random_state)
     lo_q, hi_q = (1.0 - interval) / 2.0, (1.0 + interval) / 2.0
     lower, upper, mean = (np.empty_like(x) for _ in range(3))
@@ -133,7 +138,6 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
     for start in range(0, x.size, chunk):
         sl = slice(start, start + chunk)
         n = x[sl].size
-        alive = rng.random((n, n_samples)) < p_alive[sl, None]
         lam = (rng.standard_gamma(np.broadcast_to((r + x[sl])[:, None], (n, n_samples)))
                / (alpha + T[sl])[:, None])
         p = rng.beta(a, np.broadcast_to((b + x[sl])[:, None], (n, n_samples)))
@@ -141,10 +145,18 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
         death = lam * p * step  # hazard of dropping out per month, times one month
         first_month = -np.expm1(-death) / np.maximum(p, 1e-300)
         first_month = np.where(p > 0, first_month, lam * step)
-        value = (alive * zeta * first_month * np.exp(log_delta)
-                 * _discounted_month_sum(death - log_delta, months))
-        lower[sl], upper[sl] = np.quantile(value, [lo_q, hi_q], axis=1)
-        mean[sl] = value.mean(axis=1)
+        value = zeta * first_month * np.exp(log_delta) * _discounted_month_sum(death - log_delta, months)
+        value.sort(axis=1)
+        pa = p_alive[sl]
+        for q, out in ((lo_q, lower), (hi_q, upper)):
+            level = np.clip((q - 1.0 + pa) / np.maximum(pa, 1e-300), 0.0, 1.0) * (n_samples - 1)
+            below = np.floor(level).astype(np.int64)
+            above = np.minimum(below + 1, n_samples - 1)
+            frac = level - below
+            at = ((1.0 - frac) * np.take_along_axis(value, below[:, None], axis=1)[:, 0]
+                  + frac * np.take_along_axis(value, above[:, None], axis=1)[:, 0])
+            out[sl] = np.where(q <= 1.0 - pa, 0.0, at)
+        mean[sl] = pa * value.mean(axis=1)
 
     median_wait = purchase_model.median_time_to_next_purchase(x, t_x, T)
     next_date = None

@@ -54,6 +54,12 @@ OVERALL = ("overall", "all")
 _NO_SEGMENT = "__none__"
 
 
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing) and the distinct values as strings (object array)."""
+    codes, uniques = pd.factorize(column)
+    return codes.astype(np.int64), np.array([str(u) for u in uniques], dtype=object)
+
+
 def send_outcomes(events: pd.DataFrame, campaigns: pd.DataFrame, dimensions=DIMENSIONS,
                   key_col: str = "subscriber_key") -> pd.DataFrame:
     """One row per (subscriber, campaign) sent: ``clicked`` (real click) and the campaign's dimensions."""
@@ -146,46 +152,72 @@ class ContentAffinityModel(BaseEstimator):
         n, x = (pd.to_numeric(X[c], errors="coerce").to_numpy(float) for c in ("sends", "clicks"))
         if not (np.isfinite(n).all() and np.isfinite(x).all()) or (x < 0).any() or (x > n).any():
             raise ValueError("counts must be finite, non-negative and clicks <= sends")
-        dims = X["dimension"].astype(str).to_numpy()
-        present = set(dims)
-        if OVERALL[0] not in present:
+        # integer codes for the key columns: every grouping below runs on them (strings only in the results)
+        dim_code, dim_names = _codes(X["dimension"])
+        if OVERALL[0] not in dim_names:
             raise ValueError("counts need the 'overall' rows (every send of each subscriber)")
         # no campaign carried a topic or offer: only the overall rates (every affinity is the person's own)
-        self.dimensions_ = tuple(d for d in self.dimensions if d in present)
-        keep = np.isin(dims, (OVERALL[0], *self.dimensions_)) & (n > 0)
-        seg_of_row = (X[self.segment_col].astype(object).where(X[self.segment_col].notna(), _NO_SEGMENT).to_numpy()
-                      if self.segment_col else np.full(len(X), _NO_SEGMENT, dtype=object))
-        long = pd.DataFrame({"subscriber_key": X["subscriber_key"].to_numpy()[keep], "segment": seg_of_row[keep],
-                             "dimension": dims[keep], "value": X["value"].astype(str).to_numpy()[keep],
-                             "sends": n[keep], "clicks": x[keep]})
-        overall = long["dimension"] == OVERALL[0]
-        self.overall_rate_ = float(long.loc[overall, "clicks"].sum() / long.loc[overall, "sends"].sum())
-        agg = {"sends": ("sends", "sum"), "clicks": ("clicks", "sum")}
-        lst = long.groupby(["dimension", "value"]).agg(**agg).reset_index()
+        self.dimensions_ = tuple(d for d in self.dimensions if d in dim_names)
+        val_code, val_names = _codes(X["value"])
+        key_code, key_names = pd.factorize(X["subscriber_key"])
+        used_dims = [i for i, d in enumerate(dim_names) if d in (OVERALL[0], *self.dimensions_)]
+        keep = np.isin(dim_code, used_dims) & (val_code >= 0) & (key_code >= 0) & (n > 0)
+        seg_code, seg_names = (_codes(X[self.segment_col].astype(object).where(X[self.segment_col].notna(),
+                                                                              _NO_SEGMENT))
+                               if self.segment_col else (np.zeros(len(X), np.int64), np.array([_NO_SEGMENT], object)))
+        k, d, v, g, n, x = (a[keep] for a in (key_code, dim_code, val_code, seg_code, n, x))
+        n_dim, n_val, n_seg = len(dim_names), len(val_names), len(seg_names)
+        overall = d == dim_names.tolist().index(OVERALL[0])
+        self.overall_rate_ = float(x[overall].sum() / n[overall].sum())
+
+        def sums(*codes_and_sizes):
+            """Sends and clicks summed per combination of codes: (codes of each column, sends, clicks)."""
+            combined = np.zeros(len(n), np.int64)
+            for c, size in codes_and_sizes:
+                combined = combined * size + c
+            group = pd.factorize(combined)[0]
+            first = np.zeros(group.max() + 1 if len(group) else 0, np.int64)
+            first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
+            cols = [c[first] for c, _ in codes_and_sizes]
+            return cols, np.bincount(group, n), np.bincount(group, x)
+
+        (ld, lv), ls, lc = sums((d, n_dim), (v, n_val))
+        lst = pd.DataFrame({"dimension": dim_names[ld], "value": val_names[lv], "sends": ls, "clicks": lc})
         lst["rate"] = (lst["clicks"] + self.overall_rate_) / (lst["sends"] + 1.0)  # one pseudo-send: never 0
-        seg = long.groupby(["segment", "dimension", "value"]).agg(**agg).reset_index()
-        seg = seg.merge(lst[["dimension", "value", "rate"]].rename(columns={"rate": "prior"}),
-                        on=["dimension", "value"])
-        per = long.groupby(["subscriber_key", "dimension", "value"]).agg(**agg).reset_index()
-        self.person_segment_ = pd.Series(long["segment"].to_numpy(),
-                                         index=long["subscriber_key"].to_numpy()).groupby(level=0).last()
+        list_rate = np.full((n_dim, n_val), np.nan)
+        list_rate[ld, lv] = lst["rate"].to_numpy()
+        (sg, sd, sv), ss, sc = sums((g, n_seg), (d, n_dim), (v, n_val))
+        seg = pd.DataFrame({"segment": seg_names[sg], "dimension": dim_names[sd], "value": val_names[sv],
+                            "sends": ss, "clicks": sc, "prior": list_rate[sd, sv]})
         strengths, seg_rate = [], np.empty(len(seg))
-        for d, idx in seg.groupby("dimension").groups.items():
-            s = seg.loc[idx]
+        for dim in pd.unique(seg["dimension"]):
+            at = (seg["dimension"] == dim).to_numpy()
+            s = seg.loc[at]
             m = self._strength(self.segment_strength, s["clicks"], s["sends"], s["prior"])
-            seg_rate[seg.index.get_indexer(idx)] = (s["clicks"] + m * s["prior"]) / (s["sends"] + m)
-            strengths.append((d, "segment", m))
+            seg_rate[at] = (s["clicks"].to_numpy() + m * s["prior"].to_numpy()) / (s["sends"].to_numpy() + m)
+            strengths.append((dim, "segment", m))
         seg["rate"] = seg_rate
-        self.list_rates_, self.segment_rates_ = lst, seg.drop(columns="prior")
-        per["segment"] = per["subscriber_key"].map(self.person_segment_).to_numpy()
-        prior = self._prior(per[["segment", "dimension", "value"]])
-        for d, idx in per.groupby("dimension").groups.items():
-            pos = per.index.get_indexer(idx)
-            m = self._strength(self.person_strength, per["clicks"].to_numpy()[pos], per["sends"].to_numpy()[pos],
-                               prior[pos])
-            strengths.append((d, "person", m))
+        self.list_rates_ = lst.sort_values(["dimension", "value"]).reset_index(drop=True)
+        self.segment_rates_ = (seg.drop(columns="prior").sort_values(["segment", "dimension", "value"])
+                               .reset_index(drop=True))
+        # a person's segment: the one on their last row
+        last = np.full(len(key_names), -1, np.int64)
+        last[k] = np.arange(len(k))  # later rows overwrite earlier ones
+        seen = np.flatnonzero(last >= 0)
+        self.person_segment_ = pd.Series(seg_names[g[last[seen]]], index=np.asarray(key_names, object)[seen])
+        prior_grid = list_rate[None, :, :].repeat(n_seg, axis=0)
+        prior_grid[sg, sd, sv] = seg_rate  # the segment's rate, the list's where the segment never got it
+        (pk, pdim, pv), ps, pc = sums((k, len(key_names)), (d, n_dim), (v, n_val))
+        prior = prior_grid[g[last[pk]], pdim, pv]
+        for j in np.unique(pdim):
+            at = pdim == j
+            m = self._strength(self.person_strength, pc[at], ps[at], prior[at])
+            strengths.append((dim_names[j], "person", m))
         self.prior_strength_ = pd.DataFrame(strengths, columns=["dimension", "level", "strength"])
-        self.person_counts_ = per.drop(columns="segment").set_index(["subscriber_key", "dimension", "value"])
+        index = pd.MultiIndex(levels=[pd.Index(np.asarray(key_names, object)), pd.Index(dim_names),
+                                      pd.Index(val_names)], codes=[pk, pdim, pv],
+                              names=["subscriber_key", "dimension", "value"], verify_integrity=False)
+        self.person_counts_ = pd.DataFrame({"sends": ps, "clicks": pc}, index=index)
         return self
 
     def _prior(self, frame: pd.DataFrame) -> np.ndarray:
@@ -207,24 +239,70 @@ class ContentAffinityModel(BaseEstimator):
         known = subscribers["subscriber_key"].map(self.person_segment_)
         return known.astype(object).where(known.notna(), _NO_SEGMENT).to_numpy()
 
+    def affinity_matrix(self, subscribers: pd.DataFrame, pairs) -> tuple[np.ndarray, np.ndarray]:
+        """Shrunk click probabilities and evidence sends, ``(len(subscribers), len(pairs))`` each, for the
+        ``(dimension, value)`` pairs (``OVERALL`` included). One pass over the fitted counts by their integer
+        codes: no per-pair lookup, so every subscriber x every value costs about one column each.
+
+        A pair that was never sent gets each person's overall affinity and zero evidence (no lift).
+        """
+        check_is_fitted(self, "person_counts_")
+        pairs = [(str(d), str(v)) for d, v in pairs]
+        keys = subscribers["subscriber_key"].to_numpy()
+        n_rows, n_cols = len(keys), len(pairs)
+        lst = self.list_rates_
+        known = set(zip(lst["dimension"].astype(str), lst["value"].astype(str)))
+        cols = {pair: j for j, pair in enumerate(pairs)}
+        # evidence: scatter the fitted counts into a dense matrix via the MultiIndex codes
+        key_codes, unique_keys = pd.factorize(keys)  # a key listed twice gets the same row of counts
+        sends, clicks = np.zeros((len(unique_keys), n_cols)), np.zeros((len(unique_keys), n_cols))
+        index = self.person_counts_.index
+        levels, codes = index.levels, index.codes
+        position = levels[0].get_indexer(unique_keys)  # unique key -> level position of it (-1 unseen)
+        row_of = np.full(len(levels[0]), -1, dtype=np.int64)
+        row_of[position[position >= 0]] = np.flatnonzero(position >= 0)
+        pair_col = np.full((len(levels[1]), len(levels[2])), -1, dtype=np.int64)
+        dim_pos, val_pos = levels[1].get_indexer([d for d, _ in pairs]), levels[2].get_indexer([v for _, v in pairs])
+        for j, (i1, i2) in enumerate(zip(dim_pos, val_pos)):
+            if i1 >= 0 and i2 >= 0:
+                pair_col[i1, i2] = j
+        row = row_of[codes[0]]
+        col = pair_col[codes[1], codes[2]]
+        hit = (row >= 0) & (col >= 0)
+        sends[row[hit], col[hit]] = self.person_counts_["sends"].to_numpy(float)[hit]
+        clicks[row[hit], col[hit]] = self.person_counts_["clicks"].to_numpy(float)[hit]
+        if len(unique_keys) < n_rows:
+            sends, clicks = sends[key_codes], clicks[key_codes]
+        # prior: the segment's rate (the list's as fallback) per (segment, pair), spread to the rows
+        seg_codes, seg_names = pd.factorize(pd.Series(self._segments_of(subscribers), dtype=object))
+        grid = pd.DataFrame({"segment": np.repeat(np.asarray(seg_names, dtype=object), n_cols),
+                             "dimension": [d for d, _ in pairs] * len(seg_names),
+                             "value": [v for _, v in pairs] * len(seg_names)})
+        prior = self._prior(grid).reshape(len(seg_names), n_cols)[seg_codes] if len(seg_names) else \
+            np.empty((0, n_cols))
+        strength = np.array([self._person_strength(d) if (d, v) in known or d == OVERALL[0] else 1.0
+                             for d, v in pairs])
+        out = (clicks + strength * prior) / (sends + strength)
+        unknown = [j for j, pair in enumerate(pairs) if pair not in known and pair[0] != OVERALL[0]]
+        if unknown:
+            base = out[:, cols[OVERALL]] if OVERALL in cols else self.affinity_matrix(subscribers, [OVERALL])[0][:, 0]
+            out[:, unknown] = base[:, None]
+            sends[:, unknown] = 0.0
+        return out, sends
+
     def affinity(self, subscribers: pd.DataFrame, dimension: str, value) -> tuple[np.ndarray, np.ndarray]:
         """Shrunk click probability and evidence sends of every row of ``subscribers`` for one value.
 
         A value never sent falls back to each person's overall affinity (no lift either way).
         """
+        aff, n = self.affinity_matrix(subscribers, [(dimension, value)])
+        return aff[:, 0], n[:, 0]
+
+    def value_pairs(self) -> list[tuple[str, str]]:
+        """Every (dimension, value) seen at fit except ``OVERALL``, sorted by dimension then value."""
         check_is_fitted(self, "person_counts_")
-        if dimension != OVERALL[0] and not ((self.list_rates_["dimension"] == dimension)
-                                            & (self.list_rates_["value"] == str(value))).any():
-            return self.affinity(subscribers, *OVERALL)[0], np.zeros(len(subscribers))
-        keys = subscribers["subscriber_key"].to_numpy()
-        frame = pd.DataFrame({"segment": self._segments_of(subscribers), "dimension": dimension, "value": str(value)})
-        prior = self._prior(frame)
-        idx = pd.MultiIndex.from_arrays([keys, np.full(len(keys), dimension), np.full(len(keys), str(value))])
-        counts = self.person_counts_.reindex(idx)
-        n = counts["sends"].fillna(0).to_numpy(float)
-        x = counts["clicks"].fillna(0).to_numpy(float)
-        m = self._person_strength(dimension)
-        return (x + m * prior) / (n + m), n
+        values = self.list_rates_.loc[self.list_rates_["dimension"] != OVERALL[0], ["dimension", "value"]]
+        return [(str(d), str(v)) for d, v in values.itertuples(index=False)]
 
     def predict_frame(self, subscribers: pd.DataFrame | None = None) -> pd.DataFrame:
         """Long table ``subscriber_key, dimension, value, affinity, evidence_sends`` for every known value.
@@ -235,14 +313,16 @@ class ContentAffinityModel(BaseEstimator):
         check_is_fitted(self, "person_counts_")
         if subscribers is None:
             subscribers = pd.DataFrame({"subscriber_key": self.person_segment_.index.to_numpy()})
-        parts = []
-        values = self.list_rates_.loc[self.list_rates_["dimension"] != OVERALL[0], ["dimension", "value"]]
-        for d, v in values.itertuples(index=False):
-            aff, n = self.affinity(subscribers, d, v)
-            parts.append(pd.DataFrame({"subscriber_key": subscribers["subscriber_key"].to_numpy(), "dimension": d,
-                                       "value": v, "affinity": aff, "evidence_sends": n.astype(np.int64)}))
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["subscriber_key", "dimension", "value", "affinity", "evidence_sends"])
+        pairs = self.value_pairs()
+        if not pairs:
+            return pd.DataFrame(columns=["subscriber_key", "dimension", "value", "affinity", "evidence_sends"])
+        aff, n = self.affinity_matrix(subscribers, pairs)
+        keys = subscribers["subscriber_key"].to_numpy()
+        # value-major: every subscriber for the first value, then the next (aff.T flattened)
+        return pd.DataFrame({"subscriber_key": np.tile(keys, len(pairs)),
+                             "dimension": np.repeat([d for d, _ in pairs], len(keys)),
+                             "value": np.repeat([v for _, v in pairs], len(keys)),
+                             "affinity": aff.T.ravel(), "evidence_sends": n.T.ravel().astype(np.int64)})
 
 
 def _logit(p):

@@ -17,6 +17,11 @@ documented feature list, the output column and the label. Choices and why:
   models) unless every calibration fold has at least 1,000 rows and 100 of the rarer class, where
   **isotonic** (any monotone correction, but a step function that overfits small folds) is
   affordable. The chosen method is kept in ``calibration_method_``.
+* **One booster at serving time** (``ensemble=False``, the default): the calibration map is fitted on
+  cross-fitted (out-of-fold) predictions and the booster is refitted once on every row, so scoring
+  runs one model instead of ``cv`` of them (three times faster on a million subscribers; training
+  fits ``cv + 1`` boosters instead of ``cv``). ``ensemble=True`` keeps scikit-learn's average of the
+  ``cv`` calibrated fold models.
 
 Inputs are ``subscriber_profiles`` rows (a pandas DataFrame); extra columns are ignored and missing
 feature columns are named in one ``ValueError``. Booleans become 0/1, everything else is coerced to
@@ -77,6 +82,8 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
     learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2_regularization : of the
         ``HistGradientBoostingClassifier`` (no early stopping, so a fit is reproducible).
     random_state : seed of the fold split.
+    ensemble : ``False`` (default): one booster on all rows, calibrated on out-of-fold predictions;
+        ``True``: the average of the ``cv`` calibrated fold models (see the module docstring).
 
     Fitted attributes: ``feature_names_`` (columns used), ``calibration_method_``, ``calibrated_``
     (the ``CalibratedClassifierCV``), ``classes_`` (``[0, 1]``), ``base_rate_`` (training mean of y).
@@ -87,7 +94,7 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, features=None, calibration: str = "auto", cv: int = 3, learning_rate: float = 0.05,
                  max_iter: int = 200, max_leaf_nodes: int = 15, min_samples_leaf: int = 40,
-                 l2_regularization: float = 1.0, random_state: int | None = 0):
+                 l2_regularization: float = 1.0, random_state: int | None = 0, ensemble: bool = False):
         self.features = features
         self.calibration = calibration
         self.cv = cv
@@ -97,6 +104,7 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
+        self.ensemble = ensemble
 
     def _features(self) -> list[str]:
         return list(self.DEFAULT_FEATURES if self.features is None else self.features)
@@ -126,7 +134,8 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             early_stopping=False, random_state=self.random_state)
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
-        self.calibrated_ = CalibratedClassifierCV(booster, method=method, cv=folds).fit(matrix, y.astype(int))
+        self.calibrated_ = CalibratedClassifierCV(booster, method=method, cv=folds,
+                                                ensemble=bool(self.ensemble)).fit(matrix, y.astype(int))
         self.feature_names_ = np.array(features, dtype=object)
         self.calibration_method_ = method
         self.classes_ = np.array([0, 1])

@@ -211,23 +211,26 @@ class FatigueModel(BaseEstimator):
         center = np.where(seen, subs["center"].to_numpy(float, na_value=np.nan), self.list_center_)
         return alpha, beta, center
 
-    def open_probability(self, X: pd.DataFrame, per_week) -> np.ndarray:
-        """Predicted real-open probability per send for each subscriber of ``X`` at ``per_week`` e-mails a week."""
-        alpha, beta, center = self._params(X)
+    def open_probability(self, X: pd.DataFrame, per_week, params=None) -> np.ndarray:
+        """Predicted real-open probability per send for each subscriber of ``X`` at ``per_week`` e-mails a week
+        (``params``: ``_params(X)`` when already at hand)."""
+        alpha, beta, center = self._params(X) if params is None else params
         f = np.broadcast_to(np.asarray(per_week, float), (len(X),))
         return _sigmoid(alpha + beta * (np.log1p(np.clip(f, 0, None)) - center))
 
-    def fatigue_score(self, X: pd.DataFrame, per_week=None) -> np.ndarray:
+    def fatigue_score(self, X: pd.DataFrame, per_week=None, params=None) -> np.ndarray:
         """Share of opens lost at ``per_week`` (default: the current cadence) versus the reference cadence."""
         if per_week is None:
             per_week = np.nan_to_num(pd.to_numeric(X[self.cadence_col], errors="coerce").to_numpy(float))
-        ratio = self.open_probability(X, per_week) / self.open_probability(X, self.reference_per_week)
+        params = self._params(X) if params is None else params
+        ratio = self.open_probability(X, per_week, params) / self.open_probability(X, self.reference_per_week, params)
         return np.clip(1.0 - ratio, 0.0, 1.0)
 
-    def recommended_max_per_week(self, X: pd.DataFrame) -> np.ndarray:
+    def recommended_max_per_week(self, X: pd.DataFrame, params=None) -> np.ndarray:
         """Largest weekly cadence whose every added e-mail still brings ``min_marginal_opens`` opens."""
         grid = np.arange(1, int(self.max_emails_per_week) + 1)
-        weekly = np.column_stack([w * self.open_probability(X, w) for w in grid])  # expected opens a week
+        params = self._params(X) if params is None else params
+        weekly = np.column_stack([w * self.open_probability(X, w, params) for w in grid])  # expected opens a week
         marginal = np.diff(np.column_stack([np.zeros(len(X)), weekly]), axis=1)
         ok = np.cumprod(marginal >= float(self.min_marginal_opens), axis=1)
         return np.maximum(ok.sum(axis=1), 1).astype(np.int64)
@@ -236,10 +239,11 @@ class FatigueModel(BaseEstimator):
         """``subscriber_key, fatigue_score, recommended_max_emails_per_week, fatigue_sensitivity,
         open_probability_current`` for profile rows ``X`` (unseen subscribers get segment/list values)."""
         cadence = np.nan_to_num(pd.to_numeric(X[self.cadence_col], errors="coerce").to_numpy(float))
+        params = self._params(X)  # one lookup of every subscriber's fitted slope, used by all four columns
         return pd.DataFrame({
             "subscriber_key": X["subscriber_key"].to_numpy(),
-            "fatigue_score": self.fatigue_score(X, cadence),
-            "recommended_max_emails_per_week": self.recommended_max_per_week(X),
-            "fatigue_sensitivity": self._params(X)[1],
-            "open_probability_current": self.open_probability(X, cadence),
+            "fatigue_score": self.fatigue_score(X, cadence, params),
+            "recommended_max_emails_per_week": self.recommended_max_per_week(X, params),
+            "fatigue_sensitivity": params[1],
+            "open_probability_current": self.open_probability(X, cadence, params),
         })

@@ -75,7 +75,7 @@ class CustomerValueModel(BaseEstimator):
         check_is_fitted(self, "bgnbd_")
         keys = pd.Index(pd.unique(np.asarray(list(subscriber_keys), dtype=object)), name="subscriber_key")
         summary = self._summary(orders, cutoff)
-        summary = summary.loc[summary.index.isin(keys)]
+        summary = summary.loc[keys.get_indexer(summary.index) >= 0]  # hash lookups (isin on strings is slow)
         out = pd.DataFrame(index=keys, columns=list(VALUE_COLUMNS), dtype=float)
         if len(summary):
             x, t_x, T, zbar = (summary[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
@@ -89,7 +89,8 @@ class CustomerValueModel(BaseEstimator):
             out.loc[summary.index, "predicted_clv_365d"] = res.clv
             out.loc[summary.index, "predicted_clv_365d_low"] = res.lower
             out.loc[summary.index, "predicted_clv_365d_high"] = res.upper
-        never = ~keys.isin(summary.index)
+        never = np.ones(len(keys), dtype=bool)
+        never[keys.get_indexer(summary.index)] = False
         out.loc[never, "expected_orders_90d"] = self.first_purchase_rate_
         out.loc[never, "predicted_clv_365d"] = (self.first_purchase_rate_ * 365.0 / self.horizon_days
                                                 * self.mean_spend_)

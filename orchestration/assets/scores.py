@@ -74,10 +74,10 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     candidates = profiles[["subscriber_key", SEGMENT_COL]]
     affinities = affinity_model.predict_frame(candidates)
     scores["click_probability_overall"] = affinity_model.affinity(candidates, *OVERALL)[0]
-    topics = affinities.loc[affinities["dimension"] == "content_topic"]
-    if len(topics):
-        best = topics.sort_values(["affinity", "value"], ascending=[False, True]).drop_duplicates("subscriber_key")
-        scores["top_content_affinity"] = keys.map(best.set_index("subscriber_key")["value"]).to_numpy(dtype=object)
+    topics = [pair for pair in affinity_model.value_pairs() if pair[0] == "content_topic"]  # sorted by value
+    if topics:  # the highest affinity; a tie goes to the first topic in alphabetical order
+        best = affinity_model.affinity_matrix(candidates, topics)[0].argmax(axis=1)
+        scores["top_content_affinity"] = np.array([v for _, v in topics], dtype=object)[best]
     else:
         scores["top_content_affinity"] = None
     scores["model_version"] = ";".join(f"{n}={champions[n].version}" for n in RECIPES)
