@@ -18,6 +18,7 @@ from ml.scoring import (
     rank_audience, send_level_frame, send_outcomes, top_decile_lift,
 )
 from ml.scoring.calibrated import choose_calibration
+from ml.scoring.churn import CHURN_DERIVED_FEATURES, silence_features
 from ml.scoring.send_time import DOW_COLUMNS, HOUR_COLUMNS, circular_hour_distance
 
 CUTOFF = pd.Timestamp("2024-03-01 00:00", tz="UTC")
@@ -119,10 +120,41 @@ def _profiles(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     df["days_since_last_open"] = np.where(rng.random(n) < 0.1, np.nan, days)          # some never opened
     df["days_since_last_order"] = np.where(rng.random(n) < 0.5, np.nan, rng.exponential(100, n))
     df["orders_total"] = np.where(df["days_since_last_order"].isna(), 0, rng.integers(1, 10, n))
+    df["as_of"] = pd.Timestamp("2024-03-01")
+    df["last_send_at"] = df["as_of"] - pd.to_timedelta(rng.exponential(5.0, n), unit="D")  # churn's silence
     z = -0.5 + 0.8 * np.log1p(df["opens_90d"]) - 0.6 * np.log1p(df["days_since_last_open"].fillna(400)) + 1.5
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     df.insert(0, "subscriber_key", [f"s{i}" for i in range(n)])
     return df, y
+
+
+def test_churn_silence_features_by_hand():
+    rows = pd.DataFrame({
+        "sends_30d": [3, 0], "sends_90d": [9, 0], "sends_180d": [12, 2], "sends_total": [20, 4],
+        "tenure_days": [380, 200], "days_since_last_open": [60, np.nan], "days_since_last_click": [np.nan, np.nan],
+        "days_since_last_order": [75, np.nan], "engagement_rate_smoothed": [0.5, 0.1], "open_rate_smoothed": [0.25, 0.1],
+        "real_opens_total": [9, 0], "clicks_total": [0, 0], "orders_total": [1, 0],
+        "as_of": pd.Timestamp("2024-03-01"), "last_send_at": [pd.Timestamp("2024-02-28"), pd.NaT]})
+    f = silence_features(rows)
+    # A: last engaged 60 days ago -> all 3 sends of the last 30 days + half of the 6 in days 31-90
+    assert f["sends_since_last_engagement"].tolist() == pytest.approx([6.0, 4.0])   # B never engaged: every send
+    assert f["expected_engagements_missed"].tolist() == pytest.approx([3.0, 0.4])
+    assert f["silence_log_likelihood"].tolist() == pytest.approx([6 * np.log(0.5), 4 * np.log(0.9)])
+    assert f["silence_log_likelihood_open"].tolist() == pytest.approx([6 * np.log(0.75), 4 * np.log(0.9)])
+    assert f["silence_vs_usual_gap"].tolist() == pytest.approx([60 / (380 / 11), 200 / 200])
+    assert f["days_since_last_send"].iloc[0] == pytest.approx(2.0) and np.isnan(f["days_since_last_send"].iloc[1])
+    with pytest.raises(ValueError, match="last_send_at"):
+        silence_features(rows.drop(columns="last_send_at"))
+
+
+def test_churn_model_without_derived_features_needs_no_silence_inputs():
+    train, y = _profiles(1500, 3)
+    base = [c for c in ChurnModel.DEFAULT_FEATURES]  # e.g. a champion fitted before the derived features
+    model = ChurnModel(features=base, max_iter=20).fit(train.drop(columns=["as_of", "last_send_at"]), y)
+    assert list(model.feature_names_) == base
+    assert model.predict_proba(train.drop(columns=["as_of", "last_send_at"])).shape == (1500, 2)
+    full = ChurnModel(max_iter=20).fit(train, y)
+    assert list(full.feature_names_)[-len(CHURN_DERIVED_FEATURES):] == list(CHURN_DERIVED_FEATURES)
 
 
 @pytest.mark.parametrize("model_class", [ChurnModel, PurchasePropensityModel, OpenPropensityModel])

@@ -90,6 +90,7 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
     """
 
     DEFAULT_FEATURES: tuple[str, ...] = ()
+    DERIVED_FEATURES: tuple[str, ...] = ()  # computed by :meth:`derive` from profile columns, not read
     OUTPUT_COLUMN = "probability"
 
     def __init__(self, features=None, calibration: str = "auto", cv: int = 3, learning_rate: float = 0.05,
@@ -107,17 +108,32 @@ class CalibratedProfileClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble = ensemble
 
     def _features(self) -> list[str]:
-        return list(self.DEFAULT_FEATURES if self.features is None else self.features)
+        return list(self.DEFAULT_FEATURES + self.DERIVED_FEATURES if self.features is None else self.features)
 
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        return profile_matrix(X, self.feature_names_ if hasattr(self, "feature_names_") else self._features())
+    def derive(self, X: pd.DataFrame, names) -> pd.DataFrame:
+        """The ``DERIVED_FEATURES`` among ``names`` computed from the profile rows (none in the base class)."""
+        return pd.DataFrame(index=X.index)
+
+    def _matrix(self, X: pd.DataFrame, features=None) -> np.ndarray:
+        if features is None:
+            features = self.feature_names_ if hasattr(self, "feature_names_") else self._features()
+        derived = [c for c in features if c in self.DERIVED_FEATURES]
+        if derived:
+            if not isinstance(X, pd.DataFrame):
+                raise TypeError(f"expected a pandas DataFrame of profile rows, got {type(X).__name__}")
+            read = [c for c in features if c not in self.DERIVED_FEATURES]
+            missing = [c for c in read if c not in X.columns]
+            if missing:
+                raise ValueError("profile frame is missing feature column(s): " + ", ".join(missing))
+            X = X[read].assign(**self.derive(X, derived))
+        return profile_matrix(X, features)
 
     def fit(self, X: pd.DataFrame, y) -> "CalibratedProfileClassifier":
         """Fit on profile rows ``X`` and 0/1 labels ``y`` (one per row, same order)."""
         features = self._features()
         if not features:
             raise ValueError("no features: pass features= or use a subclass with DEFAULT_FEATURES")
-        matrix = profile_matrix(X, features)
+        matrix = self._matrix(X, features)
         y = np.asarray(y, dtype=float).ravel()
         if len(y) != len(matrix):
             raise ValueError(f"X has {len(matrix)} rows, y has {len(y)}")

@@ -8,7 +8,8 @@ into that 0/1 vector.
 **Model.** :class:`ChurnModel` is the calibrated gradient-boosting engine of
 :mod:`ml.scoring.calibrated` on :data:`CHURN_FEATURES`: recency of every kind of activity, recent and
 lifetime frequency, smoothed rates and their trend, how hard we are mailing them, web activity, value
-and the mailability flags (an unsubscribed or hard-bounced address cannot open, and that is real
+and the mailability flags, plus :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely
+the current silence is for someone still interested, given their engagement rate and the sends since) (an unsubscribed or hard-bounced address cannot open, and that is real
 signal for this label; report backtests on mailable subscribers so it does not flatter the AUC).
 
 **Baseline.** :class:`RecencyBaseline` ranks by days since the last real engagement (the most recent
@@ -27,7 +28,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .calibrated import CalibratedProfileClassifier, profile_matrix
 
-__all__ = ["ChurnModel", "RecencyBaseline", "CHURN_FEATURES", "days_since_last_engagement"]
+__all__ = ["ChurnModel", "RecencyBaseline", "CHURN_FEATURES", "CHURN_DERIVED_FEATURES", "days_since_last_engagement",
+           "sends_since", "silence_features"]
 
 CHURN_FEATURES = (
     # recency (NULL = never, handled natively by the trees)
@@ -45,7 +47,17 @@ CHURN_FEATURES = (
     "revenue_90d", "revenue_total", "avg_order_value", "discount_order_share",
     # tenure and mailability
     "tenure_days", "is_unsubscribed", "is_hard_bounced", "has_complained", "is_paused",
+    # latest sign of life of any kind (web visits too), and the engaged-send rate the silence is judged by
+    "days_since_last_engagement", "engagement_rate_smoothed",
 )
+
+#: Computed by :func:`silence_features` from the profile columns (see there); not profile columns.
+CHURN_DERIVED_FEATURES = (
+    "sends_since_last_engagement", "expected_engagements_missed", "silence_log_likelihood",
+    "silence_log_likelihood_open", "silence_vs_usual_gap", "days_since_last_send",
+)
+#: Profile columns :func:`silence_features` reads besides :data:`CHURN_FEATURES`.
+SILENCE_INPUTS = ("as_of", "last_send_at")
 
 
 def days_since_last_engagement(profiles: pd.DataFrame) -> np.ndarray:
@@ -58,6 +70,73 @@ def days_since_last_engagement(profiles: pd.DataFrame) -> np.ndarray:
     return latest
 
 
+def sends_since(profiles: pd.DataFrame, days) -> np.ndarray:
+    """Sends received in the last ``days`` days (NaN = all of them), interpolated from the windowed counts.
+
+    Linear within each window of ``sends_30d`` / ``sends_90d`` / ``sends_180d`` / ``sends_total``
+    (the part older than 180 days spread over the rest of the tenure).
+    """
+    s30, s90, s180, total, tenure = (np.nan_to_num(profile_matrix(profiles, [c])[:, 0]) for c in (
+        "sends_30d", "sends_90d", "sends_180d", "sends_total", "tenure_days"))
+    d = np.asarray(days, dtype=float)
+    d = np.where(np.isfinite(d), d, 1e9)  # never: every send (the older-than-180-days share clips to 1)
+    older = np.clip((d - 180.0) / np.maximum(tenure - 180.0, 1.0), 0.0, 1.0)
+    return np.select(
+        [d <= 30, d <= 90, d <= 180],
+        [s30 * d / 30.0, s30 + (s90 - s30) * (d - 30.0) / 60.0, s90 + (s180 - s90) * (d - 90.0) / 90.0],
+        s180 + (total - s180) * older)
+
+
+def silence_features(profiles: pd.DataFrame, names=CHURN_DERIVED_FEATURES) -> pd.DataFrame:
+    """How telling the current silence is, given how much we mail the person and how often they engage.
+
+    Days since the last open say little on their own: 60 silent days are expected of someone who opens
+    one e-mail in twenty and gets one a fortnight, and damning for a weekly opener mailed daily.
+
+    * ``sends_since_last_engagement``: sends since the latest real open, click or order
+      (:func:`sends_since`; all of them for someone who never engaged);
+    * ``expected_engagements_missed``: that times ``engagement_rate_smoothed``;
+    * ``silence_log_likelihood``: ``log P(no engagement in those sends)`` for a still-interested person
+      with that rate, ``sends * log(1 - rate)``; ``silence_log_likelihood_open`` the same for real opens
+      with ``open_rate_smoothed`` and the sends since the last open;
+    * ``silence_vs_usual_gap``: days since the last engagement (the tenure when none) over the
+      person's mean gap between engagements (tenure / (opens + clicks + orders + 1));
+    * ``days_since_last_send``: from ``last_send_at`` to ``as_of`` (NaN if never mailed): no mail, no opens.
+
+    Only ``names`` are computed; every value comes from the profile row itself (point in time).
+    """
+    names = list(names)
+    out = {}
+    days = days_since_last_engagement(profiles.loc[:, ["days_since_last_open", "days_since_last_click",
+                                                         "days_since_last_order"]])
+    rate = np.clip(profile_matrix(profiles, ["engagement_rate_smoothed"])[:, 0], 1e-4, 0.999)
+    sends = sends_since(profiles, days)
+    out["sends_since_last_engagement"] = sends
+    out["expected_engagements_missed"] = sends * rate
+    out["silence_log_likelihood"] = sends * np.log1p(-rate)
+    if "silence_log_likelihood_open" in names:
+        m = profile_matrix(profiles, ["days_since_last_open", "open_rate_smoothed"])
+        out["silence_log_likelihood_open"] = sends_since(profiles, m[:, 0]) * np.log1p(
+            -np.clip(m[:, 1], 1e-4, 0.999))
+    if "silence_vs_usual_gap" in names:
+        m = np.nan_to_num(profile_matrix(profiles, ["real_opens_total", "clicks_total", "orders_total"]))
+        tenure = profile_matrix(profiles, ["tenure_days"])[:, 0]
+        tenure = np.where(np.isfinite(tenure), tenure, 3650.0)
+        gap = tenure / (m.sum(axis=1) + 1.0)
+        out["silence_vs_usual_gap"] = np.where(np.isfinite(days), days, tenure) / np.maximum(gap, 1.0)
+    if "days_since_last_send" in names:
+        missing = [c for c in SILENCE_INPUTS if c not in profiles.columns]
+        if missing:
+            raise ValueError("profile frame is missing feature column(s): " + ", ".join(missing))
+        as_of = pd.to_datetime(profiles["as_of"], utc=True)
+        last = pd.to_datetime(profiles["last_send_at"], utc=True)
+        out["days_since_last_send"] = ((as_of - last).dt.total_seconds() / 86400.0).to_numpy(float)
+    unknown = [c for c in names if c not in out]
+    if unknown:
+        raise ValueError("not a derived churn feature: " + ", ".join(unknown))
+    return pd.DataFrame({c: out[c] for c in names}, index=profiles.index)
+
+
 class ChurnModel(CalibratedProfileClassifier):
     """Calibrated probability of no real open, click or order in the next 90 days.
 
@@ -67,8 +146,13 @@ class ChurnModel(CalibratedProfileClassifier):
     """
 
     DEFAULT_FEATURES = CHURN_FEATURES
+    DERIVED_FEATURES = CHURN_DERIVED_FEATURES
     OUTPUT_COLUMN = "churn_probability"
     HORIZON_DAYS = 90
+
+    def derive(self, X: pd.DataFrame, names) -> pd.DataFrame:
+        """:func:`silence_features` ``names`` of the profile rows."""
+        return silence_features(X, names)
 
     @staticmethod
     def target(labels: pd.DataFrame) -> np.ndarray:
