@@ -14,11 +14,15 @@ and their e-mail events) and returns a flat dict of figures:
   audience ranking (topic and offer affinities, as ``mailsift audience``) vs the better of two manual
   rules at the same size (most recently engaged; RFM champions first, then most recent), averaged
   over campaigns (recipient-weighted);
-* ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step).
+* ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step);
+* ceilings from the planted truth (:func:`planted_ceilings`): how far a score that *knew* each person's
+  planted purchase rate, basket value and the date they go quiet would get on the same figures --
+  realised purchases are Poisson draws, so even that score is far from 1.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -106,6 +110,29 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
             "top20_click_lift_vs_best_manual": rate["model"] / best_manual if best_manual else float("nan")}
 
 
+def planted_ceilings(truth: pd.DataFrame, truth_dir: Path) -> dict:
+    """Purchase AUC and revenue Spearman of the planted expectation (not a model: it reads the truth).
+
+    Expected orders in a window = planted ``purchase_rate_per_year`` / 365 x days still active in it
+    (``churned_at`` ends activity); revenue x planted ``avg_order_value``. Seasonality and campaign-driven
+    orders are left out, so the true ceiling is somewhat higher.
+    """
+    meta = json.loads((Path(truth_dir) / "meta.json").read_text())
+    as_of = pd.Timestamp(meta["as_of"])
+    quiet = pd.to_datetime(truth["churned_at"], utc=True)
+
+    def active_days(days):
+        end = as_of + pd.Timedelta(days=days)
+        last = quiet.fillna(end).clip(upper=end)
+        return np.clip((last - as_of).dt.total_seconds().to_numpy(float) / 86400.0, 0.0, days)
+
+    rate = truth["purchase_rate_per_year"].to_numpy(float) / 365.0
+    p30 = 1.0 - np.exp(-rate * active_days(30))
+    revenue = rate * active_days(int(meta["holdout_days"])) * truth["avg_order_value"].to_numpy(float)
+    return {"purchase_auc_ceiling_planted": auc(truth["future_purchase_30d"].astype(int), p30),
+            "clv_spearman_ceiling_planted": float(spearmanr(revenue, truth["future_revenue"]).statistic)}
+
+
 def _scoring_seconds() -> float:
     from ml.scoring.recipes import RECIPES
     from orchestration import model_registry as registry
@@ -145,6 +172,7 @@ def scoring_quality(warehouse: Path, truth_dir: Path, time_scoring: bool = True)
         "best_hour_within_1h": float((circular_hour_distance(frame["best_send_hour_local"], planted)[engaged] <= 1).mean()),
         "best_hour_within_1h_one_hour_for_all": float((circular_hour_distance(global_hour, planted)[engaged] <= 1).mean()),
     })
+    out.update(planted_ceilings(frame, Path(truth_dir)))
     out.update(_campaign_lift(d, Path(truth_dir)))
     if time_scoring:
         out["scoring_seconds"] = _scoring_seconds()
