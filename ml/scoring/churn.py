@@ -8,9 +8,10 @@ into that 0/1 vector.
 **Model.** :class:`ChurnModel` is the calibrated gradient-boosting engine of
 :mod:`ml.scoring.calibrated` on :data:`CHURN_FEATURES`: recency of every kind of activity, recent and
 lifetime frequency, smoothed rates and their trend, how hard we are mailing them, web activity, value
-and the mailability flags, plus :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely
-the current silence is for someone still interested, given their engagement rate and the sends since) (an unsubscribed or hard-bounced address cannot open, and that is real
-signal for this label; report backtests on mailable subscribers so it does not flatter the AUC).
+and the mailability flags (an unsubscribed or hard-bounced address cannot open, and that is real
+signal for this label; report backtests on mailable subscribers so it does not flatter the AUC), plus
+:data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the current silence is for
+someone still interested, given their engagement rate and the sends since).
 
 **Baseline.** :class:`RecencyBaseline` ranks by days since the last real engagement (the most recent
 of open, click and order; "never" = the whole tenure) -- the rule every e-mail team already uses --
