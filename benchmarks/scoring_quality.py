@@ -17,7 +17,9 @@ and their e-mail events) and returns a flat dict of figures:
 * ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step);
 * ceilings from the planted truth (:func:`planted_ceilings`): how far a score that *knew* each person's
   planted purchase rate, basket value and the date they go quiet would get on the same figures --
-  realised purchases are Poisson draws, so even that score is far from 1.
+  realised purchases are Poisson draws, so even that score is far from 1; and the top-20 % click rate
+  of a ranking by each recipient's planted open x click probability for the campaign
+  (:func:`ml.synthetic.email_activity.planted_click_probability`, the world rebuilt from its seed).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from ml.scoring import auc
 from ml.scoring.affinity import combine_affinities
 from ml.scoring.churn import days_since_last_engagement
 from ml.scoring.send_time import HOUR_COLUMNS, circular_hour_distance
+from ml.synthetic.email_activity import planted_click_probability
+from ml.synthetic.world import planted_world
 from orchestration.warehouse import connect
 
 TOP_SHARE = 0.2
@@ -84,7 +88,15 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
     recent = -np.where(np.isfinite(recency), recency, 1e9)
     champs = np.zeros(len(scored))
     champs[scored.get_indexer(prof.loc[prof["rfm_segment"] == "champions", "subscriber_key"].to_numpy(object))] = 1.0
-    rules = {"model": None, "recent": recent, "rfm_champions": champs * 1e6 + recent}
+    rules = {"model": None, "recent": recent, "rfm_champions": champs * 1e6 + recent, "planted": None}
+    # the ceiling reads the generator's planted traits: truth/subscribers.parquet is in the people's order
+    pop, camps = planted_world(json.loads((truth_dir / "meta.json").read_text()))
+    index_of = {cid: c for c, cid in enumerate(camps.campaign_id)}
+    people = pd.read_parquet(truth_dir / "subscribers.parquet", columns=["email"]).reset_index(names="person")
+    people = people.merge(d["keys"], on="email", how="inner").drop_duplicates("subscriber_key")
+    person_at = np.full(len(scored), -1)
+    at = scored.get_indexer(people["subscriber_key"].to_numpy(dtype=object))
+    person_at[at[at >= 0]] = people["person"].to_numpy()[at >= 0]
     totals = {rule: [0, 0] for rule in rules}
     n_campaigns = 0
     groups = sent.groupby("campaign_id", sort=False).indices
@@ -98,7 +110,14 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
         topic = aff_cols.get(("content_topic", c.content_topic), p0)
         offer = aff_cols.get(("offer_type", c.offer_type), p0)
         for rule, score in rules.items():
-            value = combine_affinities(topic[pos], offer[pos], p0[pos]) if score is None else score[pos]
+            if rule == "planted":
+                person = person_at[pos]
+                value = np.full(len(pos), -1.0)
+                value[person >= 0] = planted_click_probability(pop, camps, index_of[c.campaign_id], person[person >= 0])
+            elif score is None:
+                value = combine_affinities(topic[pos], offer[pos], p0[pos])
+            else:
+                value = score[pos]
             top = np.lexsort((pos, -value))[:k]  # best first; ties by subscriber_key
             totals[rule][0] += int(hit[top].sum())
             totals[rule][1] += k
@@ -107,7 +126,9 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
     return {"campaigns_evaluated": n_campaigns, "top20_click_rate_model": rate["model"],
             "top20_click_rate_recently_engaged": rate["recent"], "top20_click_rate_rfm_champions": rate["rfm_champions"],
             "top20_click_rate_best_manual": best_manual,
-            "top20_click_lift_vs_best_manual": rate["model"] / best_manual if best_manual else float("nan")}
+            "top20_click_lift_vs_best_manual": rate["model"] / best_manual if best_manual else float("nan"),
+            "top20_click_rate_planted_ceiling": rate["planted"],
+            "top20_click_lift_ceiling_vs_best_manual": rate["planted"] / best_manual if best_manual else float("nan")}
 
 
 def planted_ceilings(truth: pd.DataFrame, truth_dir: Path) -> dict:

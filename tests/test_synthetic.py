@@ -384,6 +384,36 @@ def test_truth_outcomes_match_future_files(worlds):
     assert set(ev[ev.event_type == "sent"].campaign_id) & set(campaigns.campaign_id)
 
 
+def test_planted_world_rebuilds_the_people_and_their_click_chances(worlds):
+    """planted_world(meta) is the generator's own population (truth row i = person i); the planted open x
+    click probability of a future campaign's recipients is what their clicks average out to."""
+    from ml.synthetic.email_activity import planted_click_probability
+    from ml.synthetic.world import planted_world
+
+    folder = worlds["a"]
+    pop, camps = planted_world(_meta(folder))
+    truth = pq.read_table(folder / "truth" / "subscribers.parquet").to_pandas()
+    assert pop.n == len(truth) == 1500
+    assert np.array_equal(pop.click_p, truth.click_propensity.to_numpy())
+    assert np.array_equal(pop.hour, truth.preferred_hour_local.to_numpy())
+    future = pq.read_table(folder / "truth" / "future_campaigns.parquet").to_pandas()
+    assert set(future.campaign_id) <= set(camps.campaign_id)
+    ev = pq.read_table(folder / "truth" / "future_email_events.parquet").to_pandas()
+    person = pd.Series(np.arange(len(truth)), index=truth.email)
+    expected = clicked = 0.0
+    for c, cid in enumerate(camps.campaign_id):
+        mine = ev[ev.campaign_id == cid]
+        sent = person.reindex(mine.loc[mine.event_type == "sent", "email"].unique()).dropna().astype(int).to_numpy()
+        if cid not in set(future.campaign_id) or len(sent) == 0:
+            continue
+        p = planted_click_probability(pop, camps, c, sent)
+        assert ((p >= 0) & (p <= 0.97 * 0.9)).all()
+        expected += p.sum()
+        clicked += mine.loc[mine.event_type == "click", "email"].nunique()
+    # the send hour (x 0.85..1.35) and fatigue are left out, bounces and quiet dates are not: same order
+    assert clicked > 50 and 0.6 < clicked / expected < 1.4
+
+
 def test_library_does_not_import_dagster_or_duckdb():
     code = ("import sys, ml.synthetic, ml.synthetic.world; "
             "bad = [m for m in ('dagster', 'duckdb') if m in sys.modules]; assert not bad, bad")

@@ -88,6 +88,27 @@ def _recipients(rng, pop, camps, c, t, k, scale, imax, last_engaged):
     return cand[ok]
 
 
+def campaign_interest(pop: Population, camps: Campaigns, c: int, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(topic affinity, offer affinity) of people ``R`` for campaign ``c``: the multipliers of their open
+    (to the powers 0.35 and 0.3) and click (to the power 1) probabilities."""
+    topic_aff = np.clip(8.0 * pop.topic_w[R, camps.topic[c]], 0.05, 4.0)
+    offer_aff = pop.offer_mult[R, camps.offer[c]]
+    pct = camps.discount_pct[c]
+    if not np.isnan(pct):
+        offer_aff = offer_aff * (0.4 + 1.2 * pop.discount_sens[R] * pct / 20.0)
+    return topic_aff, offer_aff
+
+
+def planted_click_probability(pop: Population, camps: Campaigns, c: int, R: np.ndarray) -> np.ndarray:
+    """Probability that each of people ``R`` opens and clicks campaign ``c``, as :func:`simulate_email`
+    draws it, left out only the local send hour (x 0.85..1.35) and the recent-mail fatigue: what a
+    ranking that *knew* the planted propensities, affinities and quiet dates would use."""
+    topic_aff, offer_aff = campaign_interest(pop, camps, c, R)
+    alive = engagement_multiplier(pop, R, np.full(len(R), camps.sent_at[c]))
+    p_open = np.clip(pop.open_p[R] * topic_aff**0.35 * offer_aff**0.3 * alive, 0.0, 0.97)
+    return p_open * np.clip(pop.click_p[R] * topic_aff * offer_aff, 0.0, 0.9)
+
+
 def simulate_email(pop: Population, camps: Campaigns, clock: ZoneClock, sink, seed: int, start: int,
                    as_of: int, events_per_person: float = 50.0, progress=None) -> EmailOutcome:
     n = pop.n
@@ -122,11 +143,7 @@ def simulate_email(pop: Population, camps: Campaigns, clock: ZoneClock, sink, se
         dist = np.abs(lh - pop.hour[R])
         dist = np.minimum(dist, 24 - dist)
         hour_boost = 0.85 + 0.5 * np.exp(-(dist**2) / 4.5)
-        topic_aff = np.clip(8.0 * pop.topic_w[R, camps.topic[c]], 0.05, 4.0)
-        offer_aff = pop.offer_mult[R, camps.offer[c]]
-        pct = camps.discount_pct[c]
-        if not np.isnan(pct):
-            offer_aff = offer_aff * (0.4 + 1.2 * pop.discount_sens[R] * pct / 20.0)
+        topic_aff, offer_aff = campaign_interest(pop, camps, c, R)
         fat = 1.0 / (1.0 + pop.fatigue_sens[R] * np.maximum(F - 1.0, 0.0))
         p_open = pop.open_p[R] * topic_aff**0.35 * offer_aff**0.3 * hour_boost * fat * alive
         if camps.kind[c] == WELCOME:

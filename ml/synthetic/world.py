@@ -9,13 +9,13 @@ from typing import Callable
 
 import numpy as np
 
-from .campaigns import build_campaigns
+from .campaigns import Campaigns, build_campaigns
 from .clock import DAY, ZoneClock, iso, parse_instant
 from .commerce import build_catalogue, future_outcomes, items_table, orders_table, simulate_orders
 from .dirty import DEFAULT_RATES, Dirt
 from .email_activity import simulate_email
 from .personas import PERSONA_NAMES, ZONES
-from .population import build_population
+from .population import Population, build_population
 from .profiles import preferences_table, subscribers_initial, subscribers_updates
 from .tables import SCHEMAS, EmailEventSink, TableFactory, campaigns_table
 from .truth import TRUTH_SUBSCRIBER_COLUMNS, truth_subscribers
@@ -40,6 +40,20 @@ def _clear(out: Path) -> None:
                 f.unlink()
     for name in TRUTH_FILES:
         (out / "truth" / name).unlink(missing_ok=True)
+
+
+def _population_and_campaigns(n: int, seed: int, start: int, as_of: int, end: int) -> tuple[Population, Campaigns]:
+    return build_population(n, _stream(seed, 1), start, as_of, end), build_campaigns(_stream(seed, 3), start, end)
+
+
+def planted_world(meta: dict) -> tuple[Population, Campaigns]:
+    """The people (with every planted trait, in the order of ``truth/subscribers.parquet``) and campaigns
+    of the world that ``truth/meta.json`` describes, rebuilt from its seed: for benchmarks that compare
+    a model with what the generator knew (nothing in the product reads this)."""
+    as_of = parse_instant(meta["as_of"])
+    return _population_and_campaigns(int(meta["n_subscribers"]), int(meta["seed"]),
+                                     as_of - int(meta["history_days"]) * DAY, as_of,
+                                     as_of + int(meta["holdout_days"]) * DAY)
 
 
 def generate(n_subscribers: int, seed: int, out_dir: str | Path, fmt: str = "parquet",
@@ -93,11 +107,10 @@ def generate(n_subscribers: int, seed: int, out_dir: str | Path, fmt: str = "par
     def writer(entity: str, k: int) -> EntityWriter:
         return EntityWriter(out / entity, entity, SCHEMAS[entity], fmt, max_rows_per_file, _stream(seed, k))
 
-    pop = build_population(n_subscribers, _stream(seed, 1), start, t_as_of, end)
+    pop, camps = _population_and_campaigns(n_subscribers, seed, start, t_as_of, end)
     clock = ZoneClock(tuple(z.name for z in ZONES), int(min(pop.created.min(), start)) - DAY, end + 30 * DAY)
     phase("population", f"population: {n_subscribers:,} people")
 
-    camps = build_campaigns(_stream(seed, 3), start, end)
     dirt = Dirt(seed, DEFAULT_RATES, enabled=dirty)
     factory = TableFactory(pop, camps.campaign_id, camps.link_url, camps.link_category, dirt)
     past = np.flatnonzero(camps.sent_at <= t_as_of)
