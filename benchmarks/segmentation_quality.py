@@ -19,6 +19,8 @@ Figures:
   ``ratio`` = ``ari_macro / ari_kmeans_baseline``;
 * ``stability_ari`` -- the smallest ARI between the macro assignments of models fitted with different
   ``random_state`` seeds;
+* ``ari_supervised_ceiling`` / ``accuracy_supervised_ceiling`` -- a classifier trained *on the personas*
+  (cross-fitted, :mod:`benchmarks.persona_ceiling`): how far any segmentation of these profiles could go;
 * ``k`` (chosen number of macro segments, first seed; ``k_per_seed``), ``n_micro``, ``n_personas``;
 * ``fit_seconds`` / ``assign_seconds`` -- wall time of ``fit`` and ``assign`` (first seed);
   ``fit_seconds_mean`` over the seeds; ``peak_rss_mb`` -- the process's peak resident memory so far.
@@ -38,6 +40,8 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
+
+from benchmarks.persona_ceiling import supervised_persona_ceiling
 
 __all__ = ["evaluate_segmentation", "baseline_kmeans", "load_profiles_and_personas", "main"]
 
@@ -60,12 +64,12 @@ def baseline_kmeans(profiles: pd.DataFrame, k: int, random_state: int = 0) -> np
 
 
 def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0, 1, 2),
-                          model_params: dict | None = None) -> dict:
+                          model_params: dict | None = None, with_ceiling: bool = True) -> dict:
     """Fit :class:`SegmentationModel` once per seed on ``profiles`` and score it against ``personas``.
 
     ``personas`` is indexed by ``subscriber_key``; profiles without a persona are still segmented but
-    not scored. ``model_params`` are extra keyword arguments of the model. Returns the figures of the
-    module docstring as a flat dict.
+    not scored. ``model_params`` are extra keyword arguments of the model; ``with_ceiling`` adds the
+    supervised ceiling. Returns the figures of the module docstring as a flat dict.
     """
     from ml.segmentation import SegmentationModel
 
@@ -98,7 +102,8 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
 
     base = baseline_kmeans(profiles.loc[scored], n_personas, random_state=seeds[0])
     ari_base = adjusted_rand_score(y, base)
-    return {
+    ceiling = supervised_persona_ceiling(profiles, personas, random_state=seeds[0]) if with_ceiling else {}
+    return {**ceiling,
         "n_profiles": int(len(profiles)), "n_scored": int(scored.sum()), "n_personas": n_personas,
         "ari_macro": float(aris[0]), "ari_macro_mean": float(np.mean(aris)), "ari_macro_min": float(np.min(aris)),
         "ari_kmeans_baseline": float(ari_base),
@@ -134,6 +139,8 @@ def _table(res: dict) -> str:
         ("ARI macro vs personas", f"{res['ari_macro']:.3f} (seeds: mean {res['ari_macro_mean']:.3f}, "
                                   f"min {res['ari_macro_min']:.3f})"),
         ("ARI k-means baseline", f"{res['ari_kmeans_baseline']:.3f}"),
+        ("ARI ceiling: classifier trained on the personas", f"{res['ari_supervised_ceiling']:.3f}"
+         if "ari_supervised_ceiling" in res else "n/a"),
         ("ratio", f"{res['ratio']:.2f}x"),
         ("stability (min ARI across seeds)", f"{res['stability_ari']:.3f}"),
         ("k chosen (per seed)", f"{res['k']} ({', '.join(map(str, res['k_per_seed']))})"),

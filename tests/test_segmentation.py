@@ -325,6 +325,19 @@ def test_segmentation_quality_benchmark_scores_planted_groups():
     assert res["ari_macro"] > 0.9 and res["stability_ari"] > 0.9 and res["k"] == 4
     assert 0 <= res["ari_kmeans_baseline"] < 1 and res["ratio"] == pytest.approx(res["ari_macro"] / res["ari_kmeans_baseline"])
     assert res["fit_seconds"] > 0 and res["assign_seconds"] > 0 and res["n_micro"] >= 4 and res["peak_rss_mb"] > 0
+    assert res["ari_supervised_ceiling"] > 0.9 and res["ceiling_rows"] == 1000
+
+
+def test_persona_ceiling_is_high_for_separable_groups_and_zero_for_labels_unrelated_to_behaviour():
+    from benchmarks.persona_ceiling import supervised_persona_ceiling
+
+    df = make_profiles(1200, seed=3)
+    planted = supervised_persona_ceiling(df.drop(columns=["group"]), df.set_index("subscriber_key")["group"])
+    assert planted["ari_supervised_ceiling"] > 0.9 and planted["accuracy_supervised_ceiling"] > 0.95
+    noise = pd.Series(np.random.default_rng(0).integers(0, 4, len(df)), index=df["subscriber_key"])
+    blind = supervised_persona_ceiling(df.drop(columns=["group"]), noise, max_rows=800)
+    assert abs(blind["ari_supervised_ceiling"]) < 0.05 and blind["accuracy_supervised_ceiling"] < 0.35
+    assert blind["ceiling_rows"] == 800
 
 
 def test_choose_k_skips_k_whose_smallest_segment_is_too_small():
