@@ -46,6 +46,7 @@ SCORE_ROWS = (  # (label, key of benchmarks.scoring_quality.scoring_quality)
     ("top-20 % click rate, audience ranking", "top20_click_rate_model"),
     ("top-20 % click rate, best manual rule", "top20_click_rate_best_manual"),
     ("ratio (goal >= 2.7x)", "top20_click_lift_vs_best_manual"),
+    ("  ceiling: ranking by planted click probability, ratio (reads the truth)", "top20_click_lift_ceiling_vs_best_manual"),
     ("scoring every subscriber with the champions, s (goal < 120 at 1M)", "scoring_seconds"),
 )
 
@@ -249,6 +250,8 @@ def render_segmentation(results: list[dict]) -> list[str]:
         ("ARI, mean / min over seeds", lambda d: f"{d['ari_macro_mean']:.3f} / {d['ari_macro_min']:.3f}"),
         ("ARI plain k-means baseline", lambda d: f"{d['ari_kmeans_baseline']:.3f}"),
         ("ratio to baseline (goal >= 2x)", lambda d: f"{d['ratio']:.2f}x"),
+        ("  ceiling: ARI of a classifier trained on the personas (2-fold, reads the truth)",
+         lambda d: f"{d['ari_supervised_ceiling']:.3f}" if "ari_supervised_ceiling" in d else "n/a"),
         ("stability: min ARI between seeds (goal >= 0.9)", lambda d: f"{d['stability_ari']:.3f}"),
         ("personas / macro segments chosen (per seed)", lambda d: f"{d['n_personas']} / {', '.join(map(str, d['k_per_seed']))}"),
         ("micro segments", lambda d: f"{d['n_micro']}"),
