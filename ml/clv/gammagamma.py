@@ -127,10 +127,21 @@ class GammaGammaModel:
         """
         p, q, v = self._params()
         x, zbar, _ = _spend_arrays(x, zbar)
-        zbar = np.where(x > 0, zbar, 0.0)
-        shape = (p * x + q)[:, None]
-        rate = (v + x * zbar)[:, None]
-        return p * rate / rng.standard_gamma(np.broadcast_to(shape, (x.size, size)))
+        return self.mean_spend_from_draws(x, zbar, self.standard_nu_draws(x, size, rng))
+
+    def standard_nu_draws(self, x, size, rng):
+        """Draws of Gamma(p x + q, rate 1), shape ``(len(x), size)``: divided by the rate
+        gamma + x zbar they are the posterior nu (see :meth:`mean_spend_from_draws`)."""
+        p, q, _ = self._params()
+        x = np.asarray(x, dtype=float)
+        return rng.standard_gamma(np.broadcast_to((p * x + q)[:, None], (x.size, size)))
+
+    def mean_spend_from_draws(self, x, zbar, draws):
+        """zeta = p / nu for each row of ``draws`` from :meth:`standard_nu_draws` of the same x."""
+        p, _, v = self._params()
+        x, zbar = np.asarray(x, dtype=float), np.asarray(zbar, dtype=float)
+        rate = v + x * np.where(x > 0, zbar, 0.0)
+        return p * rate[:, None] / draws
 
     def __repr__(self):
         if hasattr(self, "p_"):

@@ -12,7 +12,9 @@ Gamma-Gamma conditional expected spend (cash flows discounted at the end of each
 Interval (80 % by default): parametric posterior sampling
 ---------------------------------------------------------
 For every customer ``n_samples`` draws, vectorised over customers and drawn from one seeded
-``numpy.random.Generator``, of the latent quantities that the point estimate averages over:
+``numpy.random.Generator``, of the latent quantities that the point estimate averages over
+(standardised draws are shared by customers with the same repeat count x -- common random numbers:
+each customer's draws have their exact distribution, at a fraction of the sampling cost):
 
 * alive at T ~ Bernoulli(P(alive | x, t_x, T)) -- not drawn: a dead customer's value is 0, so the
   quantiles of the mixture follow exactly from P(alive) and the draws given alive (see the code);
@@ -134,14 +136,21 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
     rng = np.random.default_rng(random_state)
     lo_q, hi_q = (1.0 - interval) / 2.0, (1.0 + interval) / 2.0
     lower, upper, mean = (np.empty_like(x) for _ in range(3))
+    # Common random numbers: the standardised draws depend on the repeat count x alone, so customers
+    # with the same x share one set (drawn once per distinct x; the rate of each customer scales it).
+    # Every customer's own draws keep their exact distribution; only the Monte Carlo error is shared.
+    ux, which = np.unique(x, return_inverse=True)
+    which = which.reshape(x.shape)
+    lam_std = rng.standard_gamma(np.broadcast_to((r + ux)[:, None], (ux.size, n_samples)))
+    p_draws = rng.beta(a, np.broadcast_to((b + ux)[:, None], (ux.size, n_samples)))
+    nu_std = spend_model.standard_nu_draws(ux, n_samples, rng)
     chunk = max(1, 2_000_000 // n_samples)
     for start in range(0, x.size, chunk):
         sl = slice(start, start + chunk)
-        n = x[sl].size
-        lam = (rng.standard_gamma(np.broadcast_to((r + x[sl])[:, None], (n, n_samples)))
-               / (alpha + T[sl])[:, None])
-        p = rng.beta(a, np.broadcast_to((b + x[sl])[:, None], (n, n_samples)))
-        zeta = spend_model.sample_mean_spend(x[sl], zbar[sl], n_samples, rng)
+        w = which[sl]
+        lam = lam_std[w] / (alpha + T[sl])[:, None]
+        p = p_draws[w]
+        zeta = spend_model.mean_spend_from_draws(x[sl], zbar[sl], nu_std[w])
         death = lam * p * step  # hazard of dropping out per month, times one month
         first_month = -np.expm1(-death) / np.maximum(p, 1e-300)
         first_month = np.where(p > 0, first_month, lam * step)
