@@ -84,9 +84,10 @@ def segment_scores(rates: dict, topic: str, offer: str) -> dict[str, float]:
     return out
 
 
-def _pick(recipients: pd.DataFrame, score: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the top ``k`` by score (segment order), ties in subscriber_key order."""
-    order = np.lexsort((recipients["subscriber_key"].to_numpy(), -score))
+def _pick(positions: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the top ``k`` by score (segment order), ties in subscriber_key order (``positions`` are
+    the recipients' places in the key-sorted people)."""
+    order = np.lexsort((positions, -score))
     return order[:k]
 
 
@@ -120,34 +121,45 @@ def segments_vs_rules(warehouse: Path, truth_dir: Path, audience_share: float = 
     window = pd.Timedelta(days=attribution_days)
     conv = clicks.merge(orders[["subscriber_key", "ordered_at"]], on="subscriber_key", how="inner")
     conv = conv[(conv["ordered_at"] >= conv["clicked_at"]) & (conv["ordered_at"] <= conv["clicked_at"] + window)]
-    converted = set(zip(conv["subscriber_key"], conv["campaign_id"]))
-    clicked = set(zip(clicks["subscriber_key"], clicks["campaign_id"]))
+    # one row per (recipient, campaign) with its outcomes; people as integer positions (no per-campaign
+    # string matching: at 1M subscribers that dominated the run)
+    sent = sent.merge(clicks[["subscriber_key", "campaign_id"]].assign(clicked=True), how="left",
+                      on=["subscriber_key", "campaign_id"])
+    sent = sent.merge(conv[["subscriber_key", "campaign_id"]].drop_duplicates().assign(converted=True), how="left",
+                      on=["subscriber_key", "campaign_id"])
+    people = people.sort_values("subscriber_key", kind="stable").drop_duplicates("subscriber_key").reset_index(drop=True)
+    sent["pos"] = pd.Index(people["subscriber_key"]).get_indexer(sent["subscriber_key"])
+    sent = sent[sent["pos"] >= 0]
+    # within a campaign, recipients in subscriber_key order = position order (ties broken as _pick does)
+    sent = sent.sort_values(["campaign_id", "pos"], kind="stable")
+    groups = sent.groupby("campaign_id", sort=False).indices
+    pos_all = sent["pos"].to_numpy()
+    click_all = sent["clicked"].astype("boolean").fillna(False).to_numpy(bool)
+    conv_all = sent["converted"].astype("boolean").fillna(False).to_numpy(bool)
+    ai_seg, life_seg, rfm_seg = (people[col].to_numpy(dtype=object) for col in ("ai_segment", "lifecycle", "rfm"))
 
-    people_idx = people.set_index("subscriber_key")
     rows = []
     for c in campaigns.itertuples(index=False):
-        r = sent.loc[sent["campaign_id"] == c.campaign_id, ["subscriber_key"]]
-        r = r[r["subscriber_key"].isin(people_idx.index)].reset_index(drop=True)
-        if len(r) < min_recipients:
+        idx = groups.get(c.campaign_id)
+        if idx is None or len(idx) < min_recipients:
             continue
-        k = max(1, int(np.ceil(audience_share * len(r))))
-        seg = people_idx.reindex(r["subscriber_key"])
+        pos = pos_all[idx]
+        k = max(1, int(np.ceil(audience_share * len(pos))))
         ai = segment_scores(ai_rates, c.content_topic, c.offer_type)
         life = segment_scores(life_rates, c.content_topic, c.offer_type)
         rfm = segment_scores(rfm_rates, c.content_topic, c.offer_type)
-        ai_score = seg["ai_segment"].map(ai).fillna(0.0).to_numpy(float)
-        rule_score = np.maximum(seg["lifecycle"].map(life).fillna(0.0).to_numpy(float),
-                                seg["rfm"].map(rfm).fillna(0.0).to_numpy(float))
-        y_click = np.array([(s, c.campaign_id) in clicked for s in r["subscriber_key"]])
-        y_conv = np.array([(s, c.campaign_id) in converted for s in r["subscriber_key"]])
-        picks = {"ai_segments": _pick(r, ai_score, k), "rule_segments": _pick(r, rule_score, k),
-                 "all_recipients": np.arange(len(r))}
+        ai_score = pd.Series(ai_seg[pos]).map(ai).fillna(0.0).to_numpy(float)
+        rule_score = np.maximum(pd.Series(life_seg[pos]).map(life).fillna(0.0).to_numpy(float),
+                                pd.Series(rfm_seg[pos]).map(rfm).fillna(0.0).to_numpy(float))
+        y_click, y_conv = click_all[idx], conv_all[idx]
+        picks = {"ai_segments": _pick(pos, ai_score, k), "rule_segments": _pick(pos, rule_score, k),
+                 "all_recipients": np.arange(len(pos))}
         row = {"campaign_id": c.campaign_id, "content_topic": c.content_topic, "offer_type": c.offer_type,
-               "recipients": len(r), "audience_size": k}
-        for name, idx in picks.items():
-            row[f"{name}_size"] = len(idx)
-            row[f"{name}_clicks"] = int(y_click[idx].sum())
-            row[f"{name}_conversions"] = int(y_conv[idx].sum())
+               "recipients": len(pos), "audience_size": k}
+        for name, chosen in picks.items():
+            row[f"{name}_size"] = len(chosen)
+            row[f"{name}_clicks"] = int(y_click[chosen].sum())
+            row[f"{name}_conversions"] = int(y_conv[chosen].sum())
         rows.append(row)
     per = pd.DataFrame(rows)
     out: dict = {"campaigns_evaluated": len(per), "audience_share": audience_share, "ai_level": ai_level,
