@@ -204,6 +204,21 @@ def test_clv_interval_contains_point_and_matches_samples(bgnbd, gammagamma, spen
     assert np.array_equal(again.upper, res.upper) and np.array_equal(again.lower, res.lower)
 
 
+def test_clv_interval_same_history_same_interval_and_each_rescales_its_draws(bgnbd, gammagamma):
+    # common random numbers: customers with the same repeat count share standardised draws, so the same
+    # history gives the same interval, and doubling a basket exactly doubles the interval
+    x = np.array([2.0, 2.0, 2.0, 5.0])
+    t_x, T, zbar = np.array([20.0, 20.0, 20.0, 30.0]), np.array([39.0, 39.0, 39.0, 39.0]), np.array([30.0, 30.0, 30.0, 25.0])
+    res = customer_lifetime_value(bgnbd, gammagamma, x, t_x, T, zbar, n_samples=500, random_state=3)
+    assert res.lower[0] == res.lower[1] and res.upper[0] == res.upper[1] > 0
+    # Gamma-Gamma: zeta = p (gamma + x zbar) / nu, so the draws scale by (gamma + x zbar'), not by zbar
+    g = gammagamma.params_["gamma"]
+    doubled = customer_lifetime_value(bgnbd, gammagamma, x, t_x, T, np.array([60.0, 30.0, 30.0, 25.0]),
+                                      n_samples=500, random_state=3)
+    scale = (g + 2.0 * 60.0) / (g + 2.0 * 30.0)
+    np.testing.assert_allclose(doubled.upper[0], res.upper[0] * scale, rtol=1e-12)
+
+
 def test_clv_interval_widens_with_less_history(bgnbd, gammagamma):
     # same purchase rate and recency, 1 to 32 repeat purchases: relative width must shrink
     x = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
