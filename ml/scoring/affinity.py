@@ -318,12 +318,10 @@ class ContentAffinityModel(BaseEstimator):
         if not pairs:
             return pd.DataFrame(columns=["subscriber_key", "dimension", "value", "affinity", "evidence_sends"])
         aff, n = self.affinity_matrix(subscribers, pairs)
-        keys = subscribers["subscriber_key"]
-        people = np.arange(len(keys))
-        # value-major: every subscriber for the first value, then the next (aff.T flattened)
-        return pd.DataFrame({"subscriber_key": _take(keys, np.tile(people, len(pairs))),
-                             "dimension": _take(pd.Series([d for d, _ in pairs]), np.repeat(np.arange(len(pairs)), len(keys))),
-                             "value": _take(pd.Series([v for _, v in pairs]), np.repeat(np.arange(len(pairs)), len(keys))),
+        keys, dims, values = subscribers["subscriber_key"], pd.Series([d for d, _ in pairs]), pd.Series([v for _, v in pairs])
+        pair = np.repeat(np.arange(len(pairs)), len(keys))  # value-major: everyone for a value, then the next
+        return pd.DataFrame({"subscriber_key": _take(keys, np.tile(np.arange(len(keys)), len(pairs))),
+                             "dimension": _take(dims, pair), "value": _take(values, pair),
                              "affinity": aff.T.ravel(), "evidence_sends": n.T.ravel().astype(np.int64)})
 
 
