@@ -88,7 +88,6 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
     recent = -np.where(np.isfinite(recency), recency, 1e9)
     champs = np.zeros(len(scored))
     champs[scored.get_indexer(prof.loc[prof["rfm_segment"] == "champions", "subscriber_key"].to_numpy(object))] = 1.0
-    rules = {"model": None, "recent": recent, "rfm_champions": champs * 1e6 + recent, "planted": None}
     # the ceiling reads the generator's planted traits: truth/subscribers.parquet is in the people's order
     pop, camps = planted_world(json.loads((truth_dir / "meta.json").read_text()))
     index_of = {cid: c for c, cid in enumerate(camps.campaign_id)}
@@ -97,6 +96,19 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
     person_at = np.full(len(scored), -1)
     at = scored.get_indexer(people["subscriber_key"].to_numpy(dtype=object))
     person_at[at[at >= 0]] = people["person"].to_numpy()[at >= 0]
+
+    def planted(c, pos):
+        person, value = person_at[pos], np.full(len(pos), -1.0)
+        value[person >= 0] = planted_click_probability(pop, camps, index_of[c.campaign_id], person[person >= 0])
+        return value
+
+    rules = {  # each: (campaign, recipients' positions) -> ranking score, higher first
+        "model": lambda c, pos: combine_affinities(aff_cols.get(("content_topic", c.content_topic), p0)[pos],
+                                                   aff_cols.get(("offer_type", c.offer_type), p0)[pos], p0[pos]),
+        "recent": lambda c, pos: recent[pos],
+        "rfm_champions": lambda c, pos, champs_first=champs * 1e6 + recent: champs_first[pos],
+        "planted": planted,
+    }
     totals = {rule: [0, 0] for rule in rules}
     n_campaigns = 0
     groups = sent.groupby("campaign_id", sort=False).indices
@@ -107,17 +119,8 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
         n_campaigns += 1
         pos, hit = sent["pos"].to_numpy()[rows], sent["clicked"].to_numpy()[rows]
         k = max(1, int(np.ceil(TOP_SHARE * len(pos))))
-        topic = aff_cols.get(("content_topic", c.content_topic), p0)
-        offer = aff_cols.get(("offer_type", c.offer_type), p0)
         for rule, score in rules.items():
-            if rule == "planted":
-                person = person_at[pos]
-                value = np.full(len(pos), -1.0)
-                value[person >= 0] = planted_click_probability(pop, camps, index_of[c.campaign_id], person[person >= 0])
-            elif score is None:
-                value = combine_affinities(topic[pos], offer[pos], p0[pos])
-            else:
-                value = score[pos]
+            value = score(c, pos)
             top = np.lexsort((pos, -value))[:k]  # best first; ties by subscriber_key
             totals[rule][0] += int(hit[top].sum())
             totals[rule][1] += k

@@ -64,12 +64,12 @@ def baseline_kmeans(profiles: pd.DataFrame, k: int, random_state: int = 0) -> np
 
 
 def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0, 1, 2),
-                          model_params: dict | None = None, with_ceiling: bool = True) -> dict:
+                          model_params: dict | None = None) -> dict:
     """Fit :class:`SegmentationModel` once per seed on ``profiles`` and score it against ``personas``.
 
     ``personas`` is indexed by ``subscriber_key``; profiles without a persona are still segmented but
-    not scored. ``model_params`` are extra keyword arguments of the model; ``with_ceiling`` adds the
-    supervised ceiling. Returns the figures of the module docstring as a flat dict.
+    not scored. ``model_params`` are extra keyword arguments of the model. Returns the figures of the
+    module docstring as a flat dict.
     """
     from ml.segmentation import SegmentationModel
 
@@ -102,8 +102,7 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
 
     base = baseline_kmeans(profiles.loc[scored], n_personas, random_state=seeds[0])
     ari_base = adjusted_rand_score(y, base)
-    ceiling = supervised_persona_ceiling(profiles, personas, random_state=seeds[0]) if with_ceiling else {}
-    return {**ceiling,
+    return {**supervised_persona_ceiling(profiles, personas, random_state=seeds[0]),
         "n_profiles": int(len(profiles)), "n_scored": int(scored.sum()), "n_personas": n_personas,
         "ari_macro": float(aris[0]), "ari_macro_mean": float(np.mean(aris)), "ari_macro_min": float(np.min(aris)),
         "ari_kmeans_baseline": float(ari_base),

@@ -130,8 +130,6 @@ def segments_vs_rules(warehouse: Path, truth_dir: Path, audience_share: float = 
     people = people.sort_values("subscriber_key", kind="stable").drop_duplicates("subscriber_key").reset_index(drop=True)
     sent["pos"] = pd.Index(people["subscriber_key"]).get_indexer(sent["subscriber_key"])
     sent = sent[sent["pos"] >= 0]
-    # within a campaign, recipients in subscriber_key order = position order (ties broken as _pick does)
-    sent = sent.sort_values(["campaign_id", "pos"], kind="stable")
     groups = sent.groupby("campaign_id", sort=False).indices
     pos_all = sent["pos"].to_numpy()
     click_all = sent["clicked"].astype("boolean").fillna(False).to_numpy(bool)
