@@ -118,17 +118,19 @@ class FatigueModel(BaseEstimator):
     max_emails_per_week : upper end of the recommendation grid.
     segment_col : column of the send frame (at fit) and profiles (at predict) naming the segment, or None.
     cadence_col : profile column with the current e-mails per week.
-    n_iter : Newton sweeps per level.
+    n_iter : most Newton sweeps per level.
+    tol : a level stops once no intercept or slope moved by more than this (logit units) in a sweep.
 
     Fitted attributes: ``list_slope_``, ``list_intercept_``, ``list_center_`` (the list curve is
     ``logit p = list_intercept_ + list_slope_ * (log1p(f) - list_center_)``), ``segment_slopes_``
-    (Series), ``subscribers_`` (DataFrame indexed by subscriber_key: alpha, beta, center, sends, segment).
+    (Series), ``subscribers_`` (DataFrame indexed by subscriber_key: alpha, beta, center, sends, segment),
+    ``sweeps_`` (Newton sweeps used by the list, segment and person levels).
     """
 
     def __init__(self, sensitivity_sd: float = 0.5, segment_sd: float = 0.5, intercept_sd: float = 2.0,
                  reference_per_week: float = 1.0, min_marginal_opens: float = 0.02, max_emails_per_week: int = 14,
                  segment_col: str | None = "lifecycle_stage", cadence_col: str = "sends_per_week_90d",
-                 n_iter: int = 30):
+                 n_iter: int = 30, tol: float = 1e-7):
         self.sensitivity_sd = sensitivity_sd
         self.segment_sd = segment_sd
         self.intercept_sd = intercept_sd
@@ -138,6 +140,11 @@ class FatigueModel(BaseEstimator):
         self.segment_col = segment_col
         self.cadence_col = cadence_col
         self.n_iter = n_iter
+        self.tol = tol
+
+    def __setstate__(self, state):
+        state.setdefault("tol", 1e-7)  # pickled before ``tol`` existed: stop at convergence like a new one
+        super().__setstate__(state)
 
     def _fit_level(self, xc, n, k, person, alpha, group, prior_mean, prior_sd):
         """MAP slopes per ``group`` (prior N(prior_mean[g], prior_sd^2)) jointly with person intercepts,
@@ -146,16 +153,21 @@ class FatigueModel(BaseEstimator):
         beta = np.array(prior_mean, dtype=float)
         prec_b = 0.0 if not np.isfinite(prior_sd) else 1.0 / prior_sd ** 2
         prec_a = 1.0 / float(self.intercept_sd) ** 2
-        for _ in range(int(self.n_iter)):
+        for sweep in range(int(self.n_iter)):
             mu_a = alpha.mean()
             p = _sigmoid(alpha[person] + beta[group] * xc)
             grad = np.bincount(person, k - n * p, n_p) - prec_a * (alpha - mu_a)
             hess = np.bincount(person, n * p * (1 - p), n_p) + prec_a
-            alpha = alpha + np.clip(grad / hess, -2, 2)
+            step_a = np.clip(grad / hess, -2, 2)
+            alpha = alpha + step_a
             p = _sigmoid(alpha[person] + beta[group] * xc)
             grad = np.bincount(group, (k - n * p) * xc, n_g) - prec_b * (beta - prior_mean)
             hess = np.bincount(group, n * p * (1 - p) * xc ** 2, n_g) + prec_b
-            beta = beta + np.clip(np.divide(grad, hess, out=np.zeros(n_g), where=hess > 0), -1, 1)
+            step_b = np.clip(np.divide(grad, hess, out=np.zeros(n_g), where=hess > 0), -1, 1)
+            beta = beta + step_b
+            if max(np.abs(step_a).max(initial=0.0), np.abs(step_b).max(initial=0.0)) < self.tol:
+                break  # converged: no logit moved by tol in this sweep
+        self.sweeps_.append(sweep + 1)
         return alpha, beta
 
     def fit(self, X: pd.DataFrame, y=None) -> "FatigueModel":
@@ -182,6 +194,7 @@ class FatigueModel(BaseEstimator):
         seg_of_row = (X[self.segment_col].astype(object).fillna("__none__").to_numpy() if self.segment_col
                       else np.zeros(len(X), dtype=object))
         seg_idx, seg_names = pd.factorize(seg_of_row)
+        self.sweeps_ = []
         alpha, b_list = self._fit_level(xc, n, k, person, alpha0, np.zeros(len(X), int), np.zeros(1), np.inf)
         alpha, b_seg = self._fit_level(xc, n, k, person, alpha, seg_idx, np.full(len(seg_names), b_list[0]),
                                        float(self.segment_sd))
