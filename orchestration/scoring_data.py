@@ -64,12 +64,31 @@ def load_training_data(path: Path, horizon_days: int = HORIZON_DAYS) -> Training
                         later_cadence=later_cadence, later_content=later_content)
 
 
+# Today's purchases and send aggregates keyed by ``subscriber_row``: the person's row in the profiles read
+# ``ORDER BY subscriber_key`` (0-based). Millions of aggregate rows come back as integers, not strings: the
+# models take any hashable key, and integer keys cost a fraction of string keys to load, group and look up.
+_ROWS = ("WITH people AS (SELECT subscriber_key, CAST(row_number() OVER (ORDER BY subscriber_key) - 1 AS BIGINT) "
+         "AS subscriber_row FROM marts.subscriber_profiles) ")
+_CURRENT = {
+    "orders": _ROWS + ("SELECT people.subscriber_row, o.ordered_at, o.total_amount FROM marts.fct_orders AS o "
+                       "JOIN people USING (subscriber_key) "
+                       "WHERE o.is_purchase AND o.is_subscriber AND o.total_amount IS NOT NULL"),
+    "cadence": _ROWS + ("SELECT people.subscriber_row, c.sends_prev_7d, c.sends, c.opens "
+                        "FROM marts.subscriber_send_cadence AS c JOIN people USING (subscriber_key) "
+                        "ORDER BY people.subscriber_row, c.sends_prev_7d"),
+    "content": _ROWS + ("SELECT people.subscriber_row, c.dimension, c.value, c.sends, c.clicks "
+                        "FROM marts.subscriber_content_response AS c JOIN people USING (subscriber_key) "
+                        "ORDER BY people.subscriber_row, c.dimension, c.value"),
+}
+
+
 def load_current(path: Path) -> dict[str, pd.DataFrame]:
-    """Profiles, purchases and send aggregates as of ``as_of``: what the champions score."""
+    """Profiles (``ORDER BY subscriber_key``), purchases and send aggregates as of ``as_of``: what the
+    champions score. ``orders``, ``cadence`` and ``content`` carry ``subscriber_row`` (the person's row in
+    ``profiles``) instead of ``subscriber_key``; rows of anyone without a profile are not read (nobody
+    is scored without one)."""
     with connect(path, read_only=True) as con:
-        return {
-            "profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df(),
-            "orders": con.execute(_ORDERS.format(schema="marts")).df(),
-            "cadence": con.execute(_CADENCE.format(schema="marts")).df(),
-            "content": con.execute(_CONTENT.format(schema="marts")).df(),
-        }
+        out = {"profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df()}
+        for name, sql in _CURRENT.items():
+            out[name] = con.execute(sql).df()
+        return out

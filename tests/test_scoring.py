@@ -328,6 +328,23 @@ def test_fatigue_is_monotone_in_cadence_for_a_sensitive_subscriber():
     assert out.loc["new", "fatigue_sensitivity"] == pytest.approx(model.segment_slopes_["steady"])
 
 
+def test_fatigue_stops_at_convergence_with_the_fit_of_every_sweep():
+    """Newton sweeps stop once nothing moves by ``tol``: the same slopes as running all of them, fewer sweeps;
+    a model pickled before ``tol`` existed loads and stops at convergence too."""
+    import pickle
+
+    sends = _fatigue_sends()
+    early = FatigueModel().fit(sends)
+    full = FatigueModel(tol=0.0).fit(sends)
+    assert full.sweeps_ == [30, 30, 30] and max(early.sweeps_) < 30
+    np.testing.assert_allclose(early.subscribers_[["alpha", "beta"]], full.subscribers_[["alpha", "beta"]], atol=1e-6)
+    state = early.__getstate__()
+    del state["tol"]
+    old = FatigueModel.__new__(FatigueModel)
+    old.__setstate__(state)
+    assert pickle.loads(pickle.dumps(old)).get_params()["tol"] == FatigueModel().tol
+
+
 # --------------------------------------------------------------------------------------- affinity
 def _affinity_sends(fan: bool = True):
     """150 people per segment, own click rates spread around the segment's (Beta, strength 20)."""
@@ -392,6 +409,25 @@ def test_affinity_matrix_is_the_hand_formula_for_every_pair_at_once():
     one, sent = model.affinity(people, "content_topic", "running")
     np.testing.assert_array_equal(one, aff[:, 0])
     np.testing.assert_array_equal(sent, n[:, 0])
+
+
+def test_affinity_with_integer_keys_and_segment_codes_is_the_same_model():
+    """Scoring passes each person as their row number and the segment as an integer code (-1: none):
+    the same groups as the strings, so the same probabilities for every person and value."""
+    sends = _affinity_sends()
+    sends.loc[sends["subscriber_key"] == "p7", "lifecycle_stage"] = None  # one person without a stage
+    named = ContentAffinityModel().fit(sends)
+    key_code, key_names = pd.factorize(sends["subscriber_key"])
+    seg_code = pd.factorize(sends["lifecycle_stage"])[0]
+    coded = ContentAffinityModel().fit(sends.assign(subscriber_key=key_code, lifecycle_stage=seg_code))
+    people = pd.DataFrame({"subscriber_key": ["p0", "p7", "fan", "p200"], "lifecycle_stage": ["A", None, "B", "B"]})
+    rows = pd.DataFrame({"subscriber_key": pd.Index(key_names).get_indexer(people["subscriber_key"]),
+                         "lifecycle_stage": [0, -1, 1, 1]})
+    assert seg_code[sends["subscriber_key"].eq("p0").to_numpy()][0] == 0  # "A" is code 0, "B" code 1
+    pairs = [*named.value_pairs(), ("overall", "all")]
+    assert coded.value_pairs() == named.value_pairs()
+    np.testing.assert_allclose(coded.affinity_matrix(rows, pairs)[0], named.affinity_matrix(people, pairs)[0], rtol=1e-12)
+    np.testing.assert_array_equal(coded.affinity_matrix(rows, pairs)[1], named.affinity_matrix(people, pairs)[1])
 
 
 def test_method_of_moments_recovers_the_prior_strength():

@@ -48,7 +48,7 @@ from sklearn.utils.validation import check_is_fitted
 from .pit import real_engagement_mask
 
 __all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "content_counts", "beta_binomial_strength",
-           "combine_affinities", "campaign_click_probability", "cut_size", "OVERALL"]
+           "combine_affinities", "campaign_click_probability", "cut_size", "long_table", "OVERALL"]
 
 DIMENSIONS = ("content_topic", "offer_type", "category")
 OVERALL = ("overall", "all")
@@ -235,8 +235,9 @@ class ContentAffinityModel(BaseEstimator):
 
     def _segments_of(self, subscribers: pd.DataFrame) -> np.ndarray:
         if self.segment_col is not None and self.segment_col in subscribers.columns:
-            seg = subscribers[self.segment_col].astype(object)
-            return seg.where(seg.notna(), _NO_SEGMENT).to_numpy()
+            seg = subscribers[self.segment_col]  # named as at fit: str of the value (integer codes work too)
+            codes, names = _codes(seg)
+            return np.append(names, _NO_SEGMENT)[codes]  # code -1 (missing) -> the last entry
         known = subscribers["subscriber_key"].map(self.person_segment_)
         return known.astype(object).where(known.notna(), _NO_SEGMENT).to_numpy()
 
@@ -316,13 +317,20 @@ class ContentAffinityModel(BaseEstimator):
             subscribers = pd.DataFrame({"subscriber_key": self.person_segment_.index.to_numpy()})
         pairs = self.value_pairs()
         if not pairs:
-            return pd.DataFrame(columns=["subscriber_key", "dimension", "value", "affinity", "evidence_sends"])
-        aff, n = self.affinity_matrix(subscribers, pairs)
-        keys, dims, values = subscribers["subscriber_key"], pd.Series([d for d, _ in pairs]), pd.Series([v for _, v in pairs])
-        pair = np.repeat(np.arange(len(pairs)), len(keys))  # value-major: everyone for a value, then the next
-        return pd.DataFrame({"subscriber_key": _take(keys, np.tile(np.arange(len(keys)), len(pairs))),
-                             "dimension": _take(dims, pair), "value": _take(values, pair),
-                             "affinity": aff.T.ravel(), "evidence_sends": n.T.ravel().astype(np.int64)})
+            return long_table(subscribers["subscriber_key"], [], np.empty((len(subscribers), 0)),
+                              np.empty((len(subscribers), 0)))
+        return long_table(subscribers["subscriber_key"], pairs, *self.affinity_matrix(subscribers, pairs))
+
+
+def long_table(keys: pd.Series, pairs, aff: np.ndarray, n: np.ndarray) -> pd.DataFrame:
+    """``subscriber_key, dimension, value, affinity, evidence_sends`` from :meth:`ContentAffinityModel.affinity_matrix`
+    output (one row per key x pair; value-major: everyone for a value, then the next)."""
+    keys = pd.Series(keys).reset_index(drop=True)
+    dims, values = pd.Series([d for d, _ in pairs], dtype="str"), pd.Series([v for _, v in pairs], dtype="str")
+    pair = np.repeat(np.arange(len(pairs)), len(keys))
+    return pd.DataFrame({"subscriber_key": _take(keys, np.tile(np.arange(len(keys)), len(pairs))),
+                         "dimension": _take(dims, pair), "value": _take(values, pair),
+                         "affinity": aff.T.ravel(), "evidence_sends": n.T.ravel().astype(np.int64)})
 
 
 def _take(values: pd.Series, index: np.ndarray):

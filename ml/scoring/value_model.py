@@ -73,7 +73,8 @@ class CustomerValueModel(BaseEstimator):
     def predict(self, orders: pd.DataFrame, cutoff, subscriber_keys) -> pd.DataFrame:
         """One row per key: ``subscriber_key`` and :data:`VALUE_COLUMNS` as of ``cutoff``."""
         check_is_fitted(self, "bgnbd_")
-        keys = pd.Index(pd.unique(np.asarray(list(subscriber_keys), dtype=object)), name="subscriber_key")
+        keys = subscriber_keys if hasattr(subscriber_keys, "__len__") else list(subscriber_keys)
+        keys = pd.Index(pd.unique(np.asarray(keys)), name="subscriber_key")  # integer keys stay integers
         summary = self._summary(orders, cutoff)
         summary = summary.loc[keys.get_indexer(summary.index) >= 0]  # hash lookups (isin on strings is slow)
         out = pd.DataFrame(index=keys, columns=list(VALUE_COLUMNS), dtype=float)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ml.scoring.affinity import OVERALL
+from ml.scoring.affinity import OVERALL, long_table
 from ml.scoring.recipes import RECIPES, SEGMENT_COL
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
@@ -48,16 +48,26 @@ def _champions(names) -> dict:
 
 
 def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores, affinities) for every profiled subscriber, from the champions and today's data."""
-    profiles, orders = current["profiles"], current["orders"]
-    segments = profiles.set_index("subscriber_key")[SEGMENT_COL]
-    cadence, content = (current[name].assign(**{SEGMENT_COL: current[name]["subscriber_key"].map(segments)})
-                        for name in ("cadence", "content"))
-    as_of = pd.Timestamp(profiles["as_of"].max())
+    """(scores, affinities) for every profiled subscriber, from the champions and today's data
+    (:func:`orchestration.scoring_data.load_current`: the aggregates keyed by ``subscriber_row``).
+
+    The refitted per-person models (fatigue, affinity) see each person as their profile row and their
+    lifecycle stage as an integer code: the same groups as the strings, at a fraction of the cost of
+    hashing millions of string keys; the keys go back to strings only in the two output tables."""
+    profiles, orders = current["profiles"], current["orders"].rename(columns={"subscriber_row": "subscriber_key"})
     keys = profiles["subscriber_key"]
+    rows = np.arange(len(profiles), dtype=np.int64)
+    segment_code = pd.factorize(profiles[SEGMENT_COL])[0]  # -1 (no stage) is a group of its own, as None was
+    cadence_col = champions["fatigue"].model.cadence_col
+    people = pd.DataFrame({"subscriber_key": rows, SEGMENT_COL: segment_code,
+                           cadence_col: profiles[cadence_col].to_numpy()})
+    cadence, content = (current[name].rename(columns={"subscriber_row": "subscriber_key"}) for name in ("cadence", "content"))
+    for frame in (cadence, content):
+        frame[SEGMENT_COL] = segment_code[frame["subscriber_key"].to_numpy()]
+    as_of = pd.Timestamp(profiles["as_of"].max())
     scores = pd.DataFrame({"subscriber_key": keys})
     scores["churn_probability"] = champions["churn"].model.predict_proba(profiles)[:, 1]
-    value = champions["clv"].model.predict(orders, as_of, keys).set_index("subscriber_key").reindex(keys)
+    value = champions["clv"].model.predict(orders, as_of, rows).set_index("subscriber_key").reindex(rows)
     for col in value.columns:
         scores[col] = value[col].to_numpy(float)
     scores["purchase_probability_30d"] = champions["purchase"].model.predict_proba(profiles)[:, 1]
@@ -66,18 +76,20 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     for col in ("best_send_hour_local", "best_send_dow", "send_time_confidence"):
         scores[col] = send[col].to_numpy()
     fatigue_model = clone(champions["fatigue"].model).fit(cadence) if len(cadence) else champions["fatigue"].model
-    fatigue = fatigue_model.predict(profiles)
+    fatigue = fatigue_model.predict(people)
     scores["fatigue_score"] = fatigue["fatigue_score"].to_numpy(float)
     scores["recommended_max_emails_per_week"] = fatigue["recommended_max_emails_per_week"].to_numpy()
     affinity_model = (clone(champions["affinity"].model).fit(content) if len(content)
                       else champions["affinity"].model)
-    candidates = profiles[["subscriber_key", SEGMENT_COL]]
-    affinities = affinity_model.predict_frame(candidates)
-    scores["click_probability_overall"] = affinity_model.affinity(candidates, *OVERALL)[0]
-    topics = [pair for pair in affinity_model.value_pairs() if pair[0] == "content_topic"]  # sorted by value
+    candidates = people[["subscriber_key", SEGMENT_COL]]
+    pairs = affinity_model.value_pairs()  # sorted by dimension, then value
+    aff, evidence = affinity_model.affinity_matrix(candidates, [*pairs, OVERALL])  # one pass for every column
+    affinities = long_table(keys, pairs, aff[:, :-1], evidence[:, :-1])
+    scores["click_probability_overall"] = aff[:, -1]
+    topics = [j for j, (dimension, _) in enumerate(pairs) if dimension == "content_topic"]
     if topics:  # the highest affinity; a tie goes to the first topic in alphabetical order
-        best = affinity_model.affinity_matrix(candidates, topics)[0].argmax(axis=1)
-        scores["top_content_affinity"] = np.array([v for _, v in topics], dtype=object)[best]
+        best = aff[:, topics].argmax(axis=1)
+        scores["top_content_affinity"] = np.array([pairs[j][1] for j in topics], dtype=object)[best]
     else:
         scores["top_content_affinity"] = None
     scores["model_version"] = ";".join(f"{n}={champions[n].version}" for n in RECIPES)
