@@ -75,13 +75,14 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     send = champions["send-time"].model.predict(profiles)
     for col in ("best_send_hour_local", "best_send_dow", "send_time_confidence"):
         scores[col] = send[col].to_numpy()
+    # without today's sends the champions keep their own (string-keyed) people: ask them with the profiles
     fatigue_model = clone(champions["fatigue"].model).fit(cadence) if len(cadence) else champions["fatigue"].model
-    fatigue = fatigue_model.predict(people)
+    fatigue = fatigue_model.predict(people if len(cadence) else profiles)
     scores["fatigue_score"] = fatigue["fatigue_score"].to_numpy(float)
     scores["recommended_max_emails_per_week"] = fatigue["recommended_max_emails_per_week"].to_numpy()
     affinity_model = (clone(champions["affinity"].model).fit(content) if len(content)
                       else champions["affinity"].model)
-    candidates = people[["subscriber_key", SEGMENT_COL]]
+    candidates = (people if len(content) else profiles)[["subscriber_key", SEGMENT_COL]]
     pairs = affinity_model.value_pairs()  # sorted by dimension, then value
     aff, evidence = affinity_model.affinity_matrix(candidates, [*pairs, OVERALL])  # one pass for every column
     affinities = long_table(keys, pairs, aff[:, :-1], evidence[:, :-1])
