@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .affinity_table import long_table
 from .pit import real_engagement_mask
 
 __all__ = ["ContentAffinityModel", "rank_audience", "send_outcomes", "content_counts", "beta_binomial_strength",
@@ -316,29 +316,9 @@ class ContentAffinityModel(BaseEstimator):
         if subscribers is None:
             subscribers = pd.DataFrame({"subscriber_key": self.person_segment_.index.to_numpy()})
         pairs = self.value_pairs()
-        if not pairs:
-            return long_table(subscribers["subscriber_key"], [], np.empty((len(subscribers), 0)),
-                              np.empty((len(subscribers), 0)))
-        return long_table(subscribers["subscriber_key"], pairs, *self.affinity_matrix(subscribers, pairs))
-
-
-def long_table(keys: pd.Series, pairs, aff: np.ndarray, n: np.ndarray) -> pd.DataFrame:
-    """``subscriber_key, dimension, value, affinity, evidence_sends`` from :meth:`ContentAffinityModel.affinity_matrix`
-    output (one row per key x pair; value-major: everyone for a value, then the next)."""
-    keys = pd.Series(keys).reset_index(drop=True)
-    dims, values = pd.Series([d for d, _ in pairs], dtype="str"), pd.Series([v for _, v in pairs], dtype="str")
-    pair = np.repeat(np.arange(len(pairs)), len(keys))
-    return pd.DataFrame({"subscriber_key": _take(keys, np.tile(np.arange(len(keys)), len(pairs))),
-                         "dimension": _take(dims, pair), "value": _take(values, pair),
-                         "affinity": aff.T.ravel(), "evidence_sends": n.T.ravel().astype(np.int64)})
-
-
-def _take(values: pd.Series, index: np.ndarray):
-    """``values`` at positions ``index``. Strings are gathered in Arrow (C++): building a pandas string
-    column of millions of rows from Python objects took most of the time of a 1M-subscriber long table."""
-    if isinstance(values.dtype, pd.StringDtype) and not values.isna().any():
-        return pd.array(pa.array(values.to_numpy(dtype=object), pa.string()).take(pa.array(index)), dtype="str")
-    return values.to_numpy()[index]
+        empty = np.empty((len(subscribers), 0))
+        matrices = self.affinity_matrix(subscribers, pairs) if pairs else (empty, empty)
+        return long_table(subscribers["subscriber_key"], pairs, *matrices)
 
 
 def _logit(p):
@@ -364,10 +344,6 @@ def campaign_click_probability(model: ContentAffinityModel, candidates: pd.DataF
 
 def cut_size(size, n: int) -> int:
     """Rows kept for a ``size`` of ``None`` (all), N, ``"N"`` or ``"P%"`` (rounded up) out of ``n``."""
-    return _cut_size(size, n)
-
-
-def _cut_size(size, n: int) -> int:
     if size is None:
         return n
     if isinstance(size, str):
@@ -402,6 +378,6 @@ def rank_audience(model: ContentAffinityModel, candidates: pd.DataFrame, topic=N
     out = candidates.assign(topic_affinity=p_topic, offer_affinity=p_offer,
                             predicted_click_probability=combine_affinities(p_topic, p_offer, base))
     out = out.sort_values(["predicted_click_probability", "subscriber_key"], ascending=[False, True], kind="stable")
-    out = out.head(_cut_size(size, len(out))).reset_index(drop=True)
+    out = out.head(cut_size(size, len(out))).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out
