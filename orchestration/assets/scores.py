@@ -54,14 +54,15 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     The refitted per-person models (fatigue, affinity) see each person as their profile row and their
     lifecycle stage as an integer code: the same groups as the strings, at a fraction of the cost of
     hashing millions of string keys; the keys go back to strings only in the two output tables."""
-    profiles, orders = current["profiles"], current["orders"].rename(columns={"subscriber_row": "subscriber_key"})
+    profiles = current["profiles"]
+    orders, cadence, content = (current[name].rename(columns={"subscriber_row": "subscriber_key"})
+                                for name in ("orders", "cadence", "content"))
     keys = profiles["subscriber_key"]
     rows = np.arange(len(profiles), dtype=np.int64)
     segment_code = pd.factorize(profiles[SEGMENT_COL])[0]  # -1 (no stage) is a group of its own, as None was
     cadence_col = champions["fatigue"].model.cadence_col
     people = pd.DataFrame({"subscriber_key": rows, SEGMENT_COL: segment_code,
                            cadence_col: profiles[cadence_col].to_numpy()})
-    cadence, content = (current[name].rename(columns={"subscriber_row": "subscriber_key"}) for name in ("cadence", "content"))
     for frame in (cadence, content):
         frame[SEGMENT_COL] = segment_code[frame["subscriber_key"].to_numpy()]
     as_of = pd.Timestamp(profiles["as_of"].max())
