@@ -20,7 +20,8 @@ content as (
     select
         coalesce(sum(case when dimension = 'overall' then sends end), 0) as sends,
         coalesce(sum(case when dimension = 'overall' then clicks end), 0) as clicks,
-        sum(case when clicks > sends then 1 else 0 end) as bad_rows
+        coalesce(sum(case when dimension = 'overall' then opens end), 0) as opens,
+        sum(case when clicks > sends or opens > sends then 1 else 0 end) as bad_rows
     from {{ ref('subscriber_content_response') }}
 )
 
@@ -39,5 +40,8 @@ union all
 select 'content overall clicks', coalesce(sends.clicks, 0), content.clicks
 from sends cross join content where coalesce(sends.clicks, 0) <> content.clicks
 union all
-select 'content rows with clicks > sends', 0, content.bad_rows
+select 'content overall opens', coalesce(sends.opens, 0), content.opens
+from sends cross join content where coalesce(sends.opens, 0) <> content.opens
+union all
+select 'content rows with clicks or opens > sends', 0, content.bad_rows
 from content where content.bad_rows > 0
