@@ -1,7 +1,7 @@
 """Training recipes of the served scoring models: fit at a cut-off, backtest on what happened after it.
 
 One :class:`Recipe` per registered model (``churn``, ``purchase``, ``open``, ``clv``, ``send_time``,
-``fatigue``, ``affinity``): ``fit(data)`` returns a fitted model and ``evaluate(model, data)`` a
+``fatigue``, ``affinity``, ``topic-ranker``, ``offer-ranker``): ``fit(data)`` returns a fitted model and ``evaluate(model, data)`` a
 :class:`Backtest` -- metrics of the model and of its baseline on the held-out subscribers, and the
 row-level predictions versus actual outcomes. Because ``evaluate`` takes any fitted model, the
 current champion is scored on exactly the same backtest as the new version, which is what the
@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .affinity import ContentAffinityModel, campaign_click_probability
+from .affinity import OVERALL, ContentAffinityModel, campaign_click_probability, combine_affinities
+from .campaign_ranker import CampaignClickRanker, ContentEvidence, content_evidence, value_counts
 from .churn import ChurnModel, RecencyBaseline
 from .fatigue import FatigueModel
 from .metrics import auc, brier, calibration_error, expand_counts, top_decile_lift
@@ -36,7 +37,7 @@ from .purchase import PurchasePropensityModel, RecencyFrequencyBaseline
 from .send_time import GlobalBestHourBaseline, SendTimeModel, hour_hit_rate
 from .value_model import CustomerValueModel
 
-__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "holdout_mask", "no_worse", "SEGMENT_COL"]
+__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "OPTIONAL", "holdout_mask", "no_worse", "SEGMENT_COL"]
 
 HOLDOUT_SHARE = 0.3
 SEGMENT_COL = "lifecycle_stage"  # the segment every shrinkage model pools within (in both builds)
@@ -61,6 +62,9 @@ class TrainingData:
     content: pd.DataFrame  # subscriber_content_response as of cutoff: subscriber_key, dimension, value, sends, clicks
     later_cadence: pd.DataFrame  # sends after cutoff (7-day outcome known) per subscriber x sends_prev_7d: sends, opens
     later_content: pd.DataFrame  # the same sends per subscriber x content_topic x offer_type: sends, clicks
+    # subscriber_category_interest as of cutoff: subscriber_key, category, web_events, order_lines, link_clicks
+    interest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"subscriber_key": pd.Series(dtype=object), "category": pd.Series(dtype=object)}))
 
     def __post_init__(self):
         self.holdout = holdout_mask(self.profiles["subscriber_key"])
@@ -77,6 +81,23 @@ class TrainingData:
         self.later_cadence_holdout, self.later_content_holdout = (
             with_segment(f.loc[f["subscriber_key"].isin(held)].reset_index(drop=True))
             for f in (self.later_cadence, self.later_content))
+        self._evidence: dict[str, ContentEvidence] = {}
+
+    def content_evidence(self, dimension: str) -> ContentEvidence:
+        """The campaign click rankers' evidence of every profiled subscriber for ``dimension`` as of the
+        cut-off (:func:`ml.scoring.campaign_ranker.content_evidence`), with the beta-binomial affinities of
+        one :class:`ContentAffinityModel` fitted on the cut-off counts; built once per dimension."""
+        if dimension not in self._evidence:
+            if not hasattr(self, "_affinity"):
+                self._affinity = ContentAffinityModel(segment_col=SEGMENT_COL).fit(self.content)
+            model = self._affinity
+            values = sorted(v for d, v in model.value_pairs() if d == dimension)
+            aff, _ = model.affinity_matrix(self.profiles[["subscriber_key", SEGMENT_COL]],
+                                           [(dimension, v) for v in values] + [OVERALL])
+            self._evidence[dimension] = content_evidence(
+                pd.Index(self.profiles["subscriber_key"]), dimension, values, aff[:, :-1], aff[:, -1],
+                self.content, self.interest, self.profiles)
+        return self._evidence[dimension]
 
 
 @dataclass
@@ -280,6 +301,52 @@ def _evaluate_affinity(model, data: TrainingData) -> Backtest:
     return Backtest("auc", metrics, base_metrics, rows)
 
 
+# --- campaign click rankers: a booster over each person's content evidence, on the sends after the cut-off ---
+
+def _later_by_value(data: TrainingData, dimension: str, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(sends, clicks) of ``frame``'s later sends per profiled subscriber x value: ``n x V`` each."""
+    ev = data.content_evidence(dimension)
+    long = (frame.groupby(["subscriber_key", dimension], as_index=False)[["sends", "clicks"]].sum()
+            .rename(columns={dimension: "value"}).assign(dimension=dimension))
+    (sends, clicks), _ = value_counts(long, "subscriber_key", pd.Index(data.profiles["subscriber_key"]),
+                                      dimension, ev.values, columns=("sends", "clicks"))
+    return sends, clicks
+
+
+def _fit_ranker(dimension: str) -> Callable[[TrainingData], object]:
+    def fit(data: TrainingData):
+        held = set(data.profiles.loc[data.holdout, "subscriber_key"])
+        train = data.later_content.loc[~data.later_content["subscriber_key"].isin(held)]
+        sends, clicks = _later_by_value(data, dimension, train)
+        return CampaignClickRanker().fit(data.content_evidence(dimension), clicks, sends)
+    return fit
+
+
+def _evaluate_ranker(model, data: TrainingData) -> Backtest:
+    """Held-out later sends (subscriber x topic x offer): the campaign click probability with the ranker's
+    values for its dimension vs the beta-binomial affinities alone (the ``affinity`` model's ranking)."""
+    s = data.later_content_holdout
+    people = pd.Index(data.profiles["subscriber_key"])
+    pos = people.get_indexer(s["subscriber_key"])
+    sel = np.unique(pos[pos >= 0])
+    s, pos = s.loc[pos >= 0].reset_index(drop=True), np.searchsorted(sel, pos[pos >= 0])
+    columns = {}
+    for dimension in ("content_topic", "offer_type"):
+        ev = data.content_evidence(dimension).take(sel)
+        j = pd.Index(ev.values).get_indexer(s[dimension].astype(object).where(s[dimension].notna(), None))
+        base = ev.p_overall[pos]
+
+        def pick(matrix):  # the row's value, the overall affinity for a value unknown at the cut-off
+            return np.where(j >= 0, matrix[pos, np.maximum(j, 0)], base) if matrix.shape[1] else base
+        eb = pick(ev.p_value)
+        columns[dimension] = (eb, pick(model.predict_proba(ev)) if dimension == model.dimension_ else eb, base)
+    (t_eb, t_rank, base), (o_eb, o_rank, _) = columns["content_topic"], columns["offer_type"]
+    p, b = combine_affinities(t_rank, o_rank, base), combine_affinities(t_eb, o_eb, base)
+    metrics, base_metrics = _count_classification(s["clicks"].to_numpy(float), s["sends"].to_numpy(float), p, b)
+    rows = _count_rows(s, ("subscriber_key", "content_topic", "offer_type"), "clicks", p, b, "clicked_within_7d")
+    return Backtest("auc", metrics, base_metrics, rows)
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("churn", "Calibrated probability of no real open, click or order in the next 90 days.",
            _fit_classifier(ChurnModel, "active_next", _churn_y),
@@ -298,4 +365,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            _fit_fatigue, _evaluate_fatigue),
     Recipe("affinity", "Click probability per subscriber x content topic / offer type (beta-binomial).",
            _fit_affinity, _evaluate_affinity),
+    Recipe("topic-ranker", "Click probability per subscriber x content topic: a booster over the beta-binomial "
+                           "affinity, opens by topic, product-category interest and recency.",
+           _fit_ranker("content_topic"), _evaluate_ranker),
+    Recipe("offer-ranker", "Click probability per subscriber x offer type: a booster over the beta-binomial "
+                           "affinity, opens by offer, product-category interest, recency and discount response.",
+           _fit_ranker("offer_type"), _evaluate_ranker),
 )}
+# the rankers refine the affinity model's values; scoring without their champions keeps the affinities
+OPTIONAL = ("topic-ranker", "offer-ranker")
