@@ -1,8 +1,9 @@
 """`mailsift audience`: a ranked, mailable audience for a planned campaign or a segment, best first.
 
 Reads the warehouse read-only (the e-mail address lives only in ``marts.dim_subscribers``). For a
-planned campaign (``topic`` and/or ``offer``): the champion content-affinity model's click
-probabilities for the campaign's topic and offer (``serving.subscriber_affinities``), combined on the
+planned campaign (``topic`` and/or ``offer``): the click probabilities for the campaign's topic and
+offer in ``serving.subscriber_affinities`` (the campaign click rankers' where they have a champion, else
+the champion content-affinity model's), combined on the
 log-odds scale against each person's overall click rate exactly as
 :func:`ml.scoring.affinity.rank_audience` does. For a segment (``segment``, a macro or micro id of
 ``ml.segment_assignments``): its members, ranked by the campaign's click probability when a topic or

@@ -5,7 +5,7 @@ the training build (``marts_train``, ``labels_train``...) as of the training cut
 with the labels of ``(cut-off, as_of]`` (see :mod:`orchestration.assets.scoring_training`). Send history
 is read only as dbt's aggregates (``subscriber_send_cadence``, ``subscriber_content_response`` and, after
 the cut-off, ``next_send_cadence_outcomes`` / ``next_send_content_outcomes``): a few rows per subscriber,
-never one per send.
+never one per send; web, order and link-click interest only as ``subscriber_category_interest``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ _ORDERS = ("SELECT subscriber_key, ordered_at, total_amount FROM {schema}.fct_or
            "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL")
 _CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.subscriber_send_cadence "
             "ORDER BY subscriber_key, sends_prev_7d")
-_CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks FROM {schema}.subscriber_content_response "
+_CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks, opens FROM {schema}.subscriber_content_response "
             "ORDER BY subscriber_key, dimension, value")
+_INTEREST = ("SELECT subscriber_key, category, web_events, order_lines, link_clicks "
+             "FROM {schema}.subscriber_category_interest ORDER BY subscriber_key, category")
 _LATER_CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.next_send_cadence_outcomes "
                   "ORDER BY subscriber_key, sends_prev_7d")
 _LATER_CONTENT = ("SELECT subscriber_key, content_topic, offer_type, sends, clicks "
@@ -59,9 +61,10 @@ def load_training_data(path: Path, horizon_days: int = HORIZON_DAYS) -> Training
         content = con.execute(_CONTENT.format(schema=marts)).df()
         later_cadence = con.execute(_LATER_CADENCE.format(schema=labels)).df()
         later_content = con.execute(_LATER_CONTENT.format(schema=labels)).df()
+        interest = con.execute(_INTEREST.format(schema=marts)).df()
     return TrainingData(cutoff=pd.Timestamp(cutoff), horizon_days=horizon_days, profiles=profiles,
                         outcomes=outcomes, orders=orders, cadence=cadence, content=content,
-                        later_cadence=later_cadence, later_content=later_content)
+                        later_cadence=later_cadence, later_content=later_content, interest=interest)
 
 
 # Today's purchases and send aggregates keyed by ``subscriber_row``: the person's row in the profiles read
@@ -76,15 +79,18 @@ _CURRENT = {
     "cadence": _ROWS + ("SELECT people.subscriber_row, c.sends_prev_7d, c.sends, c.opens "
                         "FROM marts.subscriber_send_cadence AS c JOIN people USING (subscriber_key) "
                         "ORDER BY people.subscriber_row, c.sends_prev_7d"),
-    "content": _ROWS + ("SELECT people.subscriber_row, c.dimension, c.value, c.sends, c.clicks "
+    "content": _ROWS + ("SELECT people.subscriber_row, c.dimension, c.value, c.sends, c.clicks, c.opens "
                         "FROM marts.subscriber_content_response AS c JOIN people USING (subscriber_key) "
                         "ORDER BY people.subscriber_row, c.dimension, c.value"),
+    "interest": _ROWS + ("SELECT people.subscriber_row, i.category, i.web_events, i.order_lines, i.link_clicks "
+                         "FROM marts.subscriber_category_interest AS i JOIN people USING (subscriber_key) "
+                         "ORDER BY people.subscriber_row, i.category"),
 }
 
 
 def load_current(path: Path) -> dict[str, pd.DataFrame]:
-    """Profiles (``ORDER BY subscriber_key``), purchases and send aggregates as of ``as_of``: what the
-    champions score. ``orders``, ``cadence`` and ``content`` carry ``subscriber_row`` (the person's row in
+    """Profiles (``ORDER BY subscriber_key``), purchases, send aggregates and category interest as of
+    ``as_of``: what the champions score. ``orders``, ``cadence``, ``content`` and ``interest`` carry ``subscriber_row`` (the person's row in
     ``profiles``) instead of ``subscriber_key``; rows of anyone without a profile are not read (nobody
     is scored without one)."""
     with connect(path, read_only=True) as con:

@@ -1,12 +1,14 @@
 """Score every subscriber with the champion of each scoring model; write ml.subscriber_scores/affinities.
 
-Churn, purchase and open propensity, customer value (BG/NBD + Gamma-Gamma) and send time are the
+Churn, purchase and open propensity, customer value (BG/NBD + Gamma-Gamma), send time and the
+campaign click rankers (topic, offer type) are the
 champions applied to today's profiles and purchases (their population parameters from the training
 cut-off, each person's evidence as of today). Fatigue and content affinity keep each person's
 evidence *inside* the fitted model (per-person slopes and click counts), so the champion's recipe --
 its exact hyper-parameters -- is refitted on today's send aggregates (``marts.subscriber_send_cadence``,
 ``marts.subscriber_content_response``: a posterior update with the champion's priors), else a person's
-last 90 days would be ignored. ``model_version`` names the
+last 90 days would be ignored. The rankers then replace the refitted affinities of their dimension
+with their click probabilities (:func:`_rank_content`). ``model_version`` names the
 champion version of every model used, e.g. ``churn=3;purchase=3;open=2;...``.
 """
 
@@ -20,7 +22,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from ml.scoring.affinity import OVERALL, long_table
-from ml.scoring.recipes import RECIPES, SEGMENT_COL
+from ml.scoring.campaign_ranker import content_evidence
+from ml.scoring.recipes import OPTIONAL, RECIPES, SEGMENT_COL
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.assets.scoring_models import MODEL_BACKTESTS, registered_name
@@ -35,12 +38,15 @@ AFFINITIES = dg.AssetKey(["ml", "subscriber_affinities"])
 
 
 def _champions(names) -> dict:
+    """The champion of every model; the optional ones (the campaign click rankers) only when they have
+    one, so a warehouse trained before they existed still scores (with the affinities alone)."""
     out, missing = {}, []
     for n in names:
         champ = registry.champion(registered_name(n))
-        if champ is None:
+        if champ is None and n not in OPTIONAL:
             missing.append(registered_name(n))
-        out[n] = champ
+        if champ is not None:
+            out[n] = champ
     if missing:
         raise dg.Failure("No champion yet for " + ", ".join(missing) + ": the first trained version was not "
                          "promoted (see the scoring_models step and its MLflow runs); nothing is scored.")
@@ -86,6 +92,7 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     candidates = (people if len(content) else profiles)[["subscriber_key", SEGMENT_COL]]
     pairs = affinity_model.value_pairs()  # sorted by dimension, then value
     aff, evidence = affinity_model.affinity_matrix(candidates, [*pairs, OVERALL])  # one pass for every column
+    _rank_content(champions, aff, pairs, candidates["subscriber_key"], content, current.get("interest"), profiles)
     affinities = long_table(keys, pairs, aff[:, :-1], evidence[:, :-1])
     scores["click_probability_overall"] = aff[:, -1]
     topics = [j for j, (dimension, _) in enumerate(pairs) if dimension == "content_topic"]
@@ -94,10 +101,35 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
         scores["top_content_affinity"] = np.array([pairs[j][1] for j in topics], dtype=object)[best]
     else:
         scores["top_content_affinity"] = None
-    scores["model_version"] = ";".join(f"{n}={champions[n].version}" for n in RECIPES)
+    scores["model_version"] = ";".join(f"{n}={champions[n].version}" for n in RECIPES if n in champions)
     scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
     scores["as_of"] = as_of.to_pydatetime()
     return scores, affinities
+
+
+def _rank_content(champions, aff, pairs, people, content, interest, profiles) -> None:
+    """Replace the affinity columns of each dimension that has a campaign click ranker champion by the
+    ranker's click probabilities (in place; the ``OVERALL`` column and the evidence sends stay).
+    ``people`` are the rows' keys as ``content`` and ``interest`` name them."""
+    interest = interest.rename(columns={"subscriber_row": "subscriber_key"}) if interest is not None else \
+        pd.DataFrame({"subscriber_key": pd.Series(dtype=object), "category": pd.Series(dtype=object)})
+    if not len(content):  # without today's sends the people are named by their string keys
+        interest = interest.assign(subscriber_key=profiles["subscriber_key"].to_numpy()[
+            interest["subscriber_key"].to_numpy(np.int64)]) if len(interest) else interest
+    people = np.asarray(people)
+    # today's rows are the profile rows 0..n-1: a RangeIndex finds them by arithmetic, not by hashing
+    index = (pd.RangeIndex(len(people)) if people.dtype.kind in "iu" and np.array_equal(people, np.arange(len(people)))
+             else pd.Index(people))
+    for name in OPTIONAL:
+        if name not in champions:
+            continue
+        ranker = champions[name].model
+        cols = [j for j, (dimension, _) in enumerate(pairs) if dimension == ranker.dimension_]
+        if not cols:
+            continue
+        ev = content_evidence(index, ranker.dimension_, [pairs[j][1] for j in cols], aff[:, cols], aff[:, -1],
+                              content, interest, profiles)
+        aff[:, cols] = ranker.predict_proba(ev)
 
 
 @dg.multi_asset(
