@@ -46,7 +46,11 @@ SCORE_ROWS = (  # (label, key of benchmarks.scoring_quality.scoring_quality)
     ("top-20 % click rate, audience ranking", "top20_click_rate_model"),
     ("top-20 % click rate, best manual rule", "top20_click_rate_best_manual"),
     ("ratio (goal >= 2.7x)", "top20_click_lift_vs_best_manual"),
+    ("  same ranking from the beta-binomial affinities alone (no rankers), ratio", "top20_click_lift_affinities_alone_vs_best_manual"),
     ("  ceiling: ranking by planted click probability, ratio (reads the truth)", "top20_click_lift_ceiling_vs_best_manual"),
+    ("click AUC on held-out later sends (backtest): topic ranker", "topic_ranker_backtest_auc"),
+    ("  offer ranker", "offer_ranker_backtest_auc"),
+    ("  baseline: beta-binomial affinities alone", "affinity_backtest_auc"),
     ("scoring every subscriber with the champions, s (goal < 120 at 1M)", "scoring_seconds"),
 )
 

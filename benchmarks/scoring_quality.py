@@ -14,7 +14,11 @@ and their e-mail events) and returns a flat dict of figures:
   audience ranking (topic and offer affinities, as ``mailsift audience``) vs the better of two manual
   rules at the same size (most recently engaged; RFM champions first, then most recent), averaged
   over campaigns (recipient-weighted);
-* ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step);
+* the held-out backtest AUC of the campaign click rankers and of the affinities alone (``ml.model_backtests``:
+  the later sends of held-out subscribers after the training cut-off);
+* ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step); then
+  once more without the campaign click rankers, whose affinities give the same audience figure for the
+  beta-binomial affinities alone (``top20_click_rate_affinities_alone``: the rankers' gain, same run);
 * ceilings from the planted truth (:func:`planted_ceilings`): how far a score that *knew* each person's
   planted purchase rate, basket value and the date they go quiet would get on the same figures --
   realised purchases are Poisson draws, so even that score is far from 1; and the top-20 % click rate
@@ -43,6 +47,19 @@ from orchestration.warehouse import connect
 TOP_SHARE = 0.2
 
 
+def _ranker_backtests(warehouse: Path) -> dict:
+    """Held-out backtest AUC (later sends after the training cut-off) of this run's campaign click
+    rankers and of the beta-binomial affinities they are compared with (their baseline)."""
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute("SELECT model, value, baseline_value FROM ml.model_backtests WHERE role = 'candidate' "
+                           "AND is_primary AND model IN ('mailsift-topic-ranker', 'mailsift-offer-ranker')").fetchall()
+    out = {}
+    for model, value, baseline in rows:
+        name = model.removeprefix("mailsift-").replace("-", "_")
+        out[f"{name}_backtest_auc"], out["affinity_backtest_auc"] = value, baseline
+    return out
+
+
 def _load(warehouse: Path) -> dict[str, pd.DataFrame]:
     with connect(warehouse, read_only=True) as con:
         return {
@@ -55,10 +72,12 @@ def _load(warehouse: Path) -> dict[str, pd.DataFrame]:
         }
 
 
-def _campaign_lift(d, truth_dir: Path) -> dict:
+def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = None) -> dict:
     """Top-20 % click rate per held-back campaign: the audience ranking vs the manual rules. Everything is
     aligned to integer positions of the scored subscribers (sorted by key, so position order breaks ties
-    by subscriber_key as ``mailsift audience`` does); no per-campaign string matching."""
+    by subscriber_key as ``mailsift audience`` does); no per-campaign string matching. With
+    ``affinities_alone`` (the beta-binomial affinities scored without the campaign click rankers) the
+    same ranking from those is measured too."""
     campaigns = pd.read_parquet(truth_dir / "future_campaigns.parquet")
     events = pd.read_parquet(truth_dir / "future_email_events.parquet",
                              columns=["email", "event_type", "campaign_id"])
@@ -78,11 +97,15 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
         return out
 
     p0 = aligned(d["scores"], "click_probability_overall")
-    aff = d["affinities"]
-    aff_cols = {}
-    for (dim, value), part in aff.groupby(["dimension", "value"], sort=False):
-        col = aligned(part, "affinity")
-        aff_cols[(dim, value)] = np.where(np.isfinite(col), col, p0)
+
+    def columns(aff):
+        out = {}
+        for (dim, value), part in aff.groupby(["dimension", "value"], sort=False):
+            col = aligned(part, "affinity")
+            out[(dim, value)] = np.where(np.isfinite(col), col, p0)
+        return out
+    aff_cols = columns(d["affinities"])
+    alone_cols = columns(affinities_alone) if affinities_alone is not None else None
     prof = d["profiles"]
     recency = aligned(prof.assign(r=days_since_last_engagement(prof)), "r")
     recent = -np.where(np.isfinite(recency), recency, 1e9)
@@ -109,6 +132,10 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
         "rfm_champions": lambda c, pos, champs_first=champs * 1e6 + recent: champs_first[pos],
         "planted": planted,
     }
+    if alone_cols is not None:
+        rules["affinities_alone"] = lambda c, pos: combine_affinities(
+            alone_cols.get(("content_topic", c.content_topic), p0)[pos],
+            alone_cols.get(("offer_type", c.offer_type), p0)[pos], p0[pos])
     totals = {rule: [0, 0] for rule in rules}
     n_campaigns = 0
     groups = sent.groupby("campaign_id", sort=False).indices
@@ -130,6 +157,9 @@ def _campaign_lift(d, truth_dir: Path) -> dict:
             "top20_click_rate_recently_engaged": rate["recent"], "top20_click_rate_rfm_champions": rate["rfm_champions"],
             "top20_click_rate_best_manual": best_manual,
             "top20_click_lift_vs_best_manual": rate["model"] / best_manual if best_manual else float("nan"),
+            **({"top20_click_rate_affinities_alone": rate["affinities_alone"],
+                "top20_click_lift_affinities_alone_vs_best_manual": rate["affinities_alone"] / best_manual
+                if best_manual else float("nan")} if "affinities_alone" in rate else {}),
             "top20_click_rate_planted_ceiling": rate["planted"],
             "top20_click_lift_ceiling_vs_best_manual": rate["planted"] / best_manual if best_manual else float("nan")}
 
@@ -157,8 +187,10 @@ def planted_ceilings(truth: pd.DataFrame, truth_dir: Path) -> dict:
             "clv_spearman_ceiling_planted": float(spearmanr(revenue, truth["future_revenue"]).statistic)}
 
 
-def _scoring_seconds() -> float:
-    from ml.scoring.recipes import RECIPES
+def _rescore() -> tuple[float, pd.DataFrame | None]:
+    """Seconds the champions take to score everyone (as the ``subscriber_scores`` step), and the
+    affinities scored again without the campaign click rankers (None when there are none)."""
+    from ml.scoring.recipes import OPTIONAL, RECIPES
     from orchestration import model_registry as registry
     from orchestration.assets.scores import _champions, score_all
     from orchestration.scoring_data import load_current
@@ -170,7 +202,11 @@ def _scoring_seconds() -> float:
     current = load_current(settings.warehouse)
     t0 = time.perf_counter()
     score_all(champions, current)
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    if not any(name in champions for name in OPTIONAL):
+        return seconds, None
+    without = {name: champ for name, champ in champions.items() if name not in OPTIONAL}
+    return seconds, score_all(without, current)[1]
 
 
 def scoring_quality(warehouse: Path, truth_dir: Path, time_scoring: bool = True) -> dict:
@@ -197,7 +233,9 @@ def scoring_quality(warehouse: Path, truth_dir: Path, time_scoring: bool = True)
         "best_hour_within_1h_one_hour_for_all": float((circular_hour_distance(global_hour, planted)[engaged] <= 1).mean()),
     })
     out.update(planted_ceilings(frame, Path(truth_dir)))
-    out.update(_campaign_lift(d, Path(truth_dir)))
+    alone = None
     if time_scoring:
-        out["scoring_seconds"] = _scoring_seconds()
+        out["scoring_seconds"], alone = _rescore()
+    out.update(_campaign_lift(d, Path(truth_dir), alone))
+    out.update(_ranker_backtests(Path(warehouse)))
     return out
