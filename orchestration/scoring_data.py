@@ -25,8 +25,8 @@ _ORDERS = ("SELECT subscriber_key, ordered_at, total_amount FROM {schema}.fct_or
            "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL")
 _CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.subscriber_send_cadence "
             "ORDER BY subscriber_key, sends_prev_7d")
-_CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks, opens FROM {schema}.subscriber_content_response "
-            "ORDER BY subscriber_key, dimension, value")
+_CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks, opens "
+            "FROM {schema}.subscriber_content_response ORDER BY subscriber_key, dimension, value")
 _INTEREST = ("SELECT subscriber_key, category, web_events, order_lines, link_clicks "
              "FROM {schema}.subscriber_category_interest ORDER BY subscriber_key, category")
 _LATER_CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.next_send_cadence_outcomes "
@@ -90,9 +90,9 @@ _CURRENT = {
 
 def load_current(path: Path) -> dict[str, pd.DataFrame]:
     """Profiles (``ORDER BY subscriber_key``), purchases, send aggregates and category interest as of
-    ``as_of``: what the champions score. ``orders``, ``cadence``, ``content`` and ``interest`` carry ``subscriber_row`` (the person's row in
-    ``profiles``) instead of ``subscriber_key``; rows of anyone without a profile are not read (nobody
-    is scored without one)."""
+    ``as_of``: what the champions score. ``orders``, ``cadence``, ``content`` and ``interest`` carry
+    ``subscriber_row`` (the person's row in ``profiles``) instead of ``subscriber_key``; rows of anyone
+    without a profile are not read (nobody is scored without one)."""
     with connect(path, read_only=True) as con:
         out = {"profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df()}
         for name, sql in _CURRENT.items():

@@ -137,7 +137,8 @@ def content_evidence(people: pd.Index, dimension: str, values: list, p_value: np
     total = sum((interest[c].to_numpy(float) for c in INTEREST_COLUMNS if c in interest.columns),
                 np.zeros(len(interest)))
     categories = sorted(str(c) for c in pd.unique(interest["category"].dropna()))
-    counts = _matrix(people.get_indexer(interest[key].to_numpy()), _codes_in(interest["category"], categories), total, (len(people), len(categories)))
+    counts = _matrix(people.get_indexer(interest[key].to_numpy()), _codes_in(interest["category"], categories),
+                     total, (len(people), len(categories)))
     cols = tuple(c for c in profile_columns if c in profile.columns)
     prof = (np.column_stack([pd.to_numeric(profile[c], errors="coerce").to_numpy(float) for c in cols])
             if cols else np.empty((len(people), 0)))
@@ -279,7 +280,8 @@ class CampaignClickRanker(BaseEstimator):
         self.booster_ = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            categorical_features=[0] if self.categorical_value else None, early_stopping=True, validation_fraction=0.15, n_iter_no_change=20,
+            categorical_features=[0] if self.categorical_value else None, early_stopping=True,
+            validation_fraction=0.15, n_iter_no_change=20,
             random_state=self.random_state)
         self.booster_.fit(X, y, sample_weight=w)
         self.n_rows_ = int(len(y))

@@ -1,9 +1,9 @@
 """Training recipes of the served scoring models: fit at a cut-off, backtest on what happened after it.
 
 One :class:`Recipe` per registered model (``churn``, ``purchase``, ``open``, ``clv``, ``send_time``,
-``fatigue``, ``affinity``, ``topic-ranker``, ``offer-ranker``): ``fit(data)`` returns a fitted model and ``evaluate(model, data)`` a
-:class:`Backtest` -- metrics of the model and of its baseline on the held-out subscribers, and the
-row-level predictions versus actual outcomes. Because ``evaluate`` takes any fitted model, the
+``fatigue``, ``affinity``, ``topic-ranker``, ``offer-ranker``): ``fit(data)`` returns a fitted model
+and ``evaluate(model, data)`` a :class:`Backtest` -- metrics of the model and of its baseline on the
+held-out subscribers, and the row-level predictions versus actual outcomes. Because ``evaluate`` takes any fitted model, the
 current champion is scored on exactly the same backtest as the new version, which is what the
 ``champion`` gate compares (:func:`no_worse`).
 
