@@ -141,3 +141,41 @@ def test_topic_ranker_recipe_beats_the_affinities_on_the_held_out_sends():
     # no topic was ever clicked before the cut-off: the affinities cannot tell people apart (AUC 0.5)
     assert bt.baseline["auc"] == pytest.approx(0.5, abs=0.01)
     assert bt.metrics["auc"] > 0.7
+
+
+def test_scoring_replaces_the_ranked_dimension_only():
+    """score_all's step: the topic columns become the ranker's probabilities for today's people (keyed by
+    profile row, or by string key on a day without sends), the offer and overall columns stay."""
+    from types import SimpleNamespace
+
+    from orchestration.assets.scores import _rank_content
+
+    people, interest, sends, clicks, _, _ = _interest_world(3000, 6)
+    _, ev = _evidence(len(people), interest=interest)
+    ranker = CampaignClickRanker(min_samples_leaf=50).fit(ev, clicks, sends)
+    champions = {"topic-ranker": SimpleNamespace(model=ranker, version=1)}
+    pairs = [("content_topic", "home"), ("content_topic", "tech"), ("offer_type", "discount")]
+    n = 200
+    profiles = pd.DataFrame({"subscriber_key": people[:n]})
+    rows = pd.Index(people[:n])
+    today = interest.loc[interest["subscriber_key"].isin(rows)]
+    by_row = today.assign(subscriber_row=rows.get_indexer(today["subscriber_key"])).drop(columns="subscriber_key")
+    content = pd.DataFrame({"subscriber_key": np.arange(n), "dimension": "overall", "value": "all", "sends": 10,
+                            "clicks": 0, "opens": 3})
+    aff = np.tile([0.05, 0.05, 0.08, 0.04], (n, 1))
+    _rank_content(champions, aff, pairs, np.arange(n), content, by_row, profiles)
+    expected = content_evidence(rows, "content_topic", ["home", "tech"], np.full((n, 2), 0.05), np.full(n, 0.04),
+                                content.assign(subscriber_key=rows[content["subscriber_key"]]), today,
+                                pd.DataFrame(index=range(n)))
+    want = ranker.predict_proba(expected)
+    np.testing.assert_allclose(aff[:, :2], want)
+    assert (aff[:, 2] == 0.08).all() and (aff[:, 3] == 0.04).all()
+    assert want[:, 1].std() > 0.01                                     # the interest moved the tech column
+    # no sends today: people are their string keys, the interest rows are mapped to them
+    aff2 = np.tile([0.05, 0.05, 0.08, 0.04], (n, 1))
+    empty = content.iloc[:0]
+    _rank_content(champions, aff2, pairs, profiles["subscriber_key"], empty, by_row, profiles)
+    no_sends = content_evidence(rows, "content_topic", ["home", "tech"], np.full((n, 2), 0.05), np.full(n, 0.04),
+                                empty.assign(subscriber_key=pd.Series(dtype=object)), today,
+                                pd.DataFrame(index=range(n)))
+    np.testing.assert_allclose(aff2[:, :2], ranker.predict_proba(no_sends))
