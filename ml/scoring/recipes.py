@@ -3,9 +3,9 @@
 One :class:`Recipe` per registered model (``churn``, ``purchase``, ``open``, ``clv``, ``send_time``,
 ``fatigue``, ``affinity``, ``topic-ranker``, ``offer-ranker``): ``fit(data)`` returns a fitted model
 and ``evaluate(model, data)`` a :class:`Backtest` -- metrics of the model and of its baseline on the
-held-out subscribers, and the row-level predictions versus actual outcomes. Because ``evaluate`` takes any fitted model, the
-current champion is scored on exactly the same backtest as the new version, which is what the
-``champion`` gate compares (:func:`no_worse`).
+held-out subscribers, and the row-level predictions versus actual outcomes. Because ``evaluate`` takes
+any fitted model, the current champion is scored on exactly the same backtest as the new version, which
+is what the ``champion`` gate compares (:func:`no_worse`).
 
 :class:`TrainingData` holds the frames, all as of the training cut-off (features) or after it
 (outcomes): profiles and send aggregates built by dbt as of ``cutoff``, labels for

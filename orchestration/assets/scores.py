@@ -118,8 +118,8 @@ def _rank_content(champions, aff, pairs, people, content, interest, profiles) ->
             interest["subscriber_key"].to_numpy(np.int64)]) if len(interest) else interest
     people = np.asarray(people)
     # today's rows are the profile rows 0..n-1: a RangeIndex finds them by arithmetic, not by hashing
-    index = (pd.RangeIndex(len(people)) if people.dtype.kind in "iu" and np.array_equal(people, np.arange(len(people)))
-             else pd.Index(people))
+    rows = people.dtype.kind in "iu" and np.array_equal(people, np.arange(len(people)))
+    index = pd.RangeIndex(len(people)) if rows else pd.Index(people)
     for name in OPTIONAL:
         if name not in champions:
             continue

@@ -27,12 +27,14 @@ from orchestration.scoring_data import HORIZON_DAYS, TRAIN_SUFFIX, current_as_of
 
 PROFILES = get_asset_key_for_model([mailsift_dbt_models], "subscriber_profiles")
 SEND_AGGREGATES = [get_asset_key_for_model([mailsift_dbt_models], name)
-                   for name in ("subscriber_send_cadence", "subscriber_content_response", "subscriber_category_interest")]
+                   for name in ("subscriber_send_cadence", "subscriber_content_response",
+                                "subscriber_category_interest")]
 # what the training build selects: the models behind profiles, purchases and the send aggregates, and
 # the labels (subscriber outcomes and the sends after the cut-off, aggregated); tests run only when all
 # their parents are in the selection (the cross-mart point-in-time test is the main build's)
 TRAIN_SELECTION = ["+subscriber_profiles", "+fct_orders", "+subscriber_send_cadence", "+subscriber_content_response",
-                   "+subscriber_category_interest", "+subscriber_outcomes", "+next_send_cadence_outcomes", "+next_send_content_outcomes"]
+                   "+subscriber_category_interest", "+subscriber_outcomes", "+next_send_cadence_outcomes",
+                   "+next_send_content_outcomes"]
 
 
 @dg.asset(group_name="scoring", deps=[PROFILES, *SEND_AGGREGATES], pool=WAREHOUSE_POOL,
