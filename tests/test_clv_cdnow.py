@@ -219,6 +219,23 @@ def test_clv_interval_same_history_same_interval_and_each_rescales_its_draws(bgn
     np.testing.assert_allclose(doubled.upper[0], res.upper[0] * scale, rtol=1e-12)
 
 
+def test_clv_interval_is_each_customers_own_whatever_the_order_and_duplicates(bgnbd, gammagamma, spend_summary):
+    # the draws are sorted once per distinct history and handed back to every customer with it: shuffling
+    # the customers and repeating some must give each one the same figures as before
+    d = spend_summary
+    args = dict(months=12, annual_discount_rate=0.1, n_samples=300, random_state=5)
+    res = customer_lifetime_value(bgnbd, gammagamma, d.x, d.t_x, d["T"], d.zbar, **args)
+    order = np.random.default_rng(0).permutation(np.r_[np.arange(len(d)), np.arange(0, len(d), 7)])
+    pick = lambda c: d[c].to_numpy()[order]  # noqa: E731
+    again = customer_lifetime_value(bgnbd, gammagamma, pick("x"), pick("t_x"), pick("T"), pick("zbar"), **args)
+    for field in ("lower", "upper", "sample_mean", "clv", "p_alive"):
+        np.testing.assert_array_equal(getattr(again, field), getattr(res, field)[order])
+    # without repeat purchases zbar is ignored: one-time buyers with the same T share their interval
+    one = customer_lifetime_value(bgnbd, gammagamma, np.zeros(3), np.zeros(3), np.array([30.0, 30.0, 12.0]),
+                                  np.array([10.0, 99.0, 10.0]), **args)
+    assert one.upper[0] == one.upper[1] != one.upper[2] and one.lower[0] == one.lower[1]
+
+
 def test_clv_interval_widens_with_less_history(bgnbd, gammagamma):
     # same purchase rate and recency, 1 to 32 repeat purchases: relative width must shrink
     x = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])

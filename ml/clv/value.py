@@ -135,28 +135,34 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
     # no Monte Carlo noise from the alive coin).
     rng = np.random.default_rng(random_state)
     lo_q, hi_q = (1.0 - interval) / 2.0, (1.0 + interval) / 2.0
-    lower, upper, mean = (np.empty_like(x) for _ in range(3))
+    # Customers with the same (x, t_x, T, zbar) history get the same draws (below) and so the same interval:
+    # the draws are sorted once per distinct history (most one-time buyers differ only in T, in days).
+    history = np.column_stack([x, t_x, T, np.where(x > 0, zbar, 0.0)])
+    _, first, back = np.unique(history, axis=0, return_index=True, return_inverse=True)
+    back = back.reshape(-1)
+    xu, Tu, zu, pu = x[first], T[first], zbar[first], p_alive[first]
+    lower, upper, mean = (np.empty(first.size) for _ in range(3))
     # Common random numbers: the standardised draws depend on the repeat count x alone, so customers
     # with the same x share one set (drawn once per distinct x; the rate of each customer scales it).
     # Every customer's own draws keep their exact distribution; only the Monte Carlo error is shared.
-    ux, which = np.unique(x, return_inverse=True)
-    which = which.reshape(x.shape)
+    ux, which = np.unique(xu, return_inverse=True)
+    which = which.reshape(xu.shape)
     lam_std = rng.standard_gamma(np.broadcast_to((r + ux)[:, None], (ux.size, n_samples)))
     p_draws = rng.beta(a, np.broadcast_to((b + ux)[:, None], (ux.size, n_samples)))
     nu_std = spend_model.standard_nu_draws(ux, n_samples, rng)
     chunk = max(1, 2_000_000 // n_samples)
-    for start in range(0, x.size, chunk):
+    for start in range(0, xu.size, chunk):
         sl = slice(start, start + chunk)
         w = which[sl]
-        lam = lam_std[w] / (alpha + T[sl])[:, None]
+        lam = lam_std[w] / (alpha + Tu[sl])[:, None]
         p = p_draws[w]
-        zeta = spend_model.mean_spend_from_draws(x[sl], zbar[sl], nu_std[w])
+        zeta = spend_model.mean_spend_from_draws(xu[sl], zu[sl], nu_std[w])
         death = lam * p * step  # hazard of dropping out per month, times one month
         first_month = -np.expm1(-death) / np.maximum(p, 1e-300)
         first_month = np.where(p > 0, first_month, lam * step)
         value = zeta * first_month * np.exp(log_delta) * _discounted_month_sum(death - log_delta, months)
         value.sort(axis=1)
-        pa = p_alive[sl]
+        pa = pu[sl]
         for q, out in ((lo_q, lower), (hi_q, upper)):
             level = np.clip((q - 1.0 + pa) / np.maximum(pa, 1e-300), 0.0, 1.0) * (n_samples - 1)
             below = np.floor(level).astype(np.int64)
@@ -166,6 +172,7 @@ def customer_lifetime_value(purchase_model: BetaGeoModel, spend_model: GammaGamm
                   + frac * np.take_along_axis(value, above[:, None], axis=1)[:, 0])
             out[sl] = np.where(q <= 1.0 - pa, 0.0, at)
         mean[sl] = pa * value.mean(axis=1)
+    lower, upper, mean = lower[back], upper[back], mean[back]
 
     median_wait = purchase_model.median_time_to_next_purchase(x, t_x, T)
     next_date = None
