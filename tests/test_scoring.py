@@ -122,6 +122,7 @@ def _profiles(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     df["orders_total"] = np.where(df["days_since_last_order"].isna(), 0, rng.integers(1, 10, n))
     df["as_of"] = pd.Timestamp("2024-03-01")
     df["last_send_at"] = df["as_of"] - pd.to_timedelta(rng.exponential(5.0, n), unit="D")  # churn's silence
+    df["preferred_frequency"] = rng.choice(np.array([None, "daily", "weekly", "monthly"], dtype=object), n)
     z = -0.5 + 0.8 * np.log1p(df["opens_90d"]) - 0.6 * np.log1p(df["days_since_last_open"].fillna(400)) + 1.5
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     df.insert(0, "subscriber_key", [f"s{i}" for i in range(n)])
@@ -134,7 +135,8 @@ def test_churn_silence_features_by_hand():
         "tenure_days": [380, 200], "days_since_last_open": [60, np.nan], "days_since_last_click": [np.nan, np.nan],
         "days_since_last_order": [75, np.nan], "engagement_rate_smoothed": [0.5, 0.1], "open_rate_smoothed": [0.25, 0.1],
         "real_opens_total": [9, 0], "clicks_total": [0, 0], "orders_total": [1, 0],
-        "as_of": pd.Timestamp("2024-03-01"), "last_send_at": [pd.Timestamp("2024-02-28"), pd.NaT]})
+        "as_of": pd.Timestamp("2024-03-01"), "last_send_at": [pd.Timestamp("2024-02-28"), pd.NaT],
+        "preferred_frequency": ["monthly", None]})
     f = silence_features(rows)
     # A: last engaged 60 days ago -> all 3 sends of the last 30 days + half of the 6 in days 31-90
     assert f["sends_since_last_engagement"].tolist() == pytest.approx([6.0, 4.0])   # B never engaged: every send
@@ -143,16 +145,23 @@ def test_churn_silence_features_by_hand():
     assert f["silence_log_likelihood_open"].tolist() == pytest.approx([6 * np.log(0.75), 4 * np.log(0.9)])
     assert f["silence_vs_usual_gap"].tolist() == pytest.approx([60 / (380 / 11), 200 / 200])
     assert f["days_since_last_send"].iloc[0] == pytest.approx(2.0) and np.isnan(f["days_since_last_send"].iloc[1])
+    # the preference centre's monthly = 12 sends a year; no choice = unknown
+    weekly = f["preferred_sends_per_week"]
+    assert weekly.iloc[0] == pytest.approx(12 / 52) and np.isnan(weekly.iloc[1])
     with pytest.raises(ValueError, match="last_send_at"):
         silence_features(rows.drop(columns="last_send_at"))
+    with pytest.raises(ValueError, match="preferred_frequency"):
+        silence_features(rows.drop(columns="preferred_frequency"))
+    assert silence_features(rows.drop(columns="preferred_frequency"), ["silence_log_likelihood"]).shape == (2, 1)
 
 
 def test_churn_model_without_derived_features_needs_no_silence_inputs():
     train, y = _profiles(1500, 3)
     base = [c for c in ChurnModel.DEFAULT_FEATURES]  # e.g. a champion fitted before the derived features
-    model = ChurnModel(features=base, max_iter=20).fit(train.drop(columns=["as_of", "last_send_at"]), y)
+    inputs = ["as_of", "last_send_at", "preferred_frequency"]
+    model = ChurnModel(features=base, max_iter=20).fit(train.drop(columns=inputs), y)
     assert list(model.feature_names_) == base
-    assert model.predict_proba(train.drop(columns=["as_of", "last_send_at"])).shape == (1500, 2)
+    assert model.predict_proba(train.drop(columns=inputs)).shape == (1500, 2)
     full = ChurnModel(max_iter=20).fit(train, y)
     assert list(full.feature_names_)[-len(CHURN_DERIVED_FEATURES):] == list(CHURN_DERIVED_FEATURES)
 
