@@ -86,7 +86,9 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     n_bootstrap : bootstrap refits per k for the stability estimate (at least 2).
     min_stability, silhouette_tolerance : the selection rule (see the module docstring).
     fit_sample : rows for the final fit (subsampled when larger); every row is assigned by ``predict``.
-    n_init : k-means restarts of the final fit (the best inertia wins); selection fits use fewer.
+    n_init : k-means restarts of the final fit (the best inertia wins); selection fits use fewer. With
+        8, fits with different seeds settled in different local optima of the same k (stability between
+        seeds 0.85-0.91 on the generated lists); with 16 they found the same one (0.993 on a 50k list).
     min_size : smallest actionable segment (subscribers); None: no size condition on k.
     random_state : seed; the same data and seed give the same segments.
 
@@ -96,7 +98,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
 
     def __init__(self, k_range: tuple[int, int] = (4, 14), selection_sample: int = 20_000,
                  eval_sample: int = 3_000, n_bootstrap: int = 5, min_stability: float = 0.75,
-                 silhouette_tolerance: float = 0.05, fit_sample: int = 200_000, n_init: int = 8,
+                 silhouette_tolerance: float = 0.05, fit_sample: int = 200_000, n_init: int = 16,
                  min_size: int | None = None, random_state: int | None = 0):
         self.k_range = k_range
         self.selection_sample = selection_sample
