@@ -11,7 +11,8 @@ lifetime frequency, smoothed rates and their trend, how hard we are mailing them
 and the mailability flags (an unsubscribed or hard-bounced address cannot open, and that is real
 signal for this label; report backtests on mailable subscribers so it does not flatter the AUC), plus
 :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the current silence is for
-someone still interested, given their engagement rate and the sends since).
+someone still interested, given their engagement rate and the sends since, and how often they asked to
+be mailed in the preference centre).
 
 **Baseline.** :class:`RecencyBaseline` ranks by days since the last real engagement (the most recent
 of open, click and order; "never" = the whole tenure) -- the rule every e-mail team already uses --
