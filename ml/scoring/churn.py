@@ -58,8 +58,9 @@ CHURN_DERIVED_FEATURES = (
     "sends_since_last_engagement", "expected_engagements_missed", "silence_log_likelihood",
     "silence_log_likelihood_open", "silence_vs_usual_gap", "days_since_last_send", "preferred_sends_per_week",
 )
-#: Profile columns :func:`silence_features` reads besides :data:`CHURN_FEATURES`.
-SILENCE_INPUTS = ("as_of", "last_send_at", "preferred_frequency")
+#: Profile columns :func:`silence_features` reads besides :data:`CHURN_FEATURES`, per derived feature.
+SILENCE_INPUTS = {"days_since_last_send": ("as_of", "last_send_at"),
+                  "preferred_sends_per_week": ("preferred_frequency",)}
 #: Sends a week each ``preferred_frequency`` of the preference centre asks for (the data contract's values).
 PREFERRED_SENDS_PER_WEEK = {"daily": 7.0, "weekly": 1.0, "monthly": 12.0 / 52.0}
 
@@ -132,9 +133,7 @@ def silence_features(profiles: pd.DataFrame, names=CHURN_DERIVED_FEATURES) -> pd
         tenure = np.where(np.isfinite(tenure), tenure, 3650.0)
         gap = tenure / (m.sum(axis=1) + 1.0)
         out["silence_vs_usual_gap"] = np.where(np.isfinite(days), days, tenure) / np.maximum(gap, 1.0)
-    inputs = {"days_since_last_send": ("as_of", "last_send_at"),
-              "preferred_sends_per_week": ("preferred_frequency",)}
-    missing = [c for name, cols in inputs.items() if name in names for c in cols if c not in profiles.columns]
+    missing = [c for name in names for c in SILENCE_INPUTS.get(name, ()) if c not in profiles.columns]
     if missing:
         raise ValueError("profile frame is missing feature column(s): " + ", ".join(dict.fromkeys(missing)))
     if "days_since_last_send" in names:
