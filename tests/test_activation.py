@@ -17,7 +17,11 @@ from orchestration.cli import main
 
 SALT = "test-salt-0123456789abcdef0123456789abcdef"
 
-pytestmark = pytest.mark.skipif(shutil.which(str(world.DBT)) is None, reason="dbt is not installed next to python")
+pytestmark = [
+    pytest.mark.skipif(shutil.which(str(world.DBT)) is None, reason="dbt is not installed next to python"),
+    # the module's fixture is built once: every test of the module on one pytest-xdist worker (`make test`)
+    pytest.mark.xdist_group("test_activation"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,9 @@ import pytest
 
 from tests.demo_world import DemoWorld
 
+# one pytest-xdist worker builds the shared demo world and runs every test on it (`make test`)
+pytestmark = pytest.mark.xdist_group("demo_world")
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 240  # a server that does not answer by then fails the test

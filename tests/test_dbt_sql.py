@@ -26,7 +26,11 @@ PROJECT = REPO / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 SALT = "test-salt-0123456789abcdef0123456789abcdef"
 
-pytestmark = pytest.mark.skipif(shutil.which(str(DBT)) is None, reason="dbt is not installed next to python")
+pytestmark = [
+    pytest.mark.skipif(shutil.which(str(DBT)) is None, reason="dbt is not installed next to python"),
+    # the module's fixtures are built once: every test of the module on one pytest-xdist worker (`make test`)
+    pytest.mark.xdist_group("test_dbt_sql"),
+]
 
 BK = "NULL, '{file}', 'hash-{file}', {seq}, {line}, TIMESTAMP '2024-07-01 00:00:00'"
 

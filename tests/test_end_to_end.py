@@ -191,8 +191,9 @@ def test_generate_run_and_rerun(generated, monkeypatch):
     assert versions == {1, 2}
     assert int(client.get_model_version_by_alias("mailsift-segmentation", "champion").version) == 1
 
-    # a third run fails half-way (injected into the segment response step, after training and scoring):
-    # the served tables and the published files stay exactly as the second run left them
+    # a third run (a refresh: no training, the rest of the pipeline as above) fails half-way, injected
+    # into the segment response step after re-assignment and scoring: the served tables and the published
+    # files stay exactly as the second run left them
     import orchestration.assets.segment_response as response_assets
 
     def broken(*args, **kwargs):
@@ -200,8 +201,11 @@ def test_generate_run_and_rerun(generated, monkeypatch):
 
     published = {p.name: p.read_bytes() for p in settings.serving_dir.iterdir() if p.is_file()}
     monkeypatch.setattr(response_assets, "response_tables", broken)
-    third = run_everything(settings, instance=dg.DagsterInstance.ephemeral())
+    third = run_everything(settings, job_name="mailsift_refresh", instance=dg.DagsterInstance.ephemeral())
     assert not third.success
+    failures = third.get_step_failure_events()
+    assert [e.step_key for e in failures] == ["segment_response"]
+    assert "injected failure" in str(failures[0].event_specific_data.error)
     assert {p.name: p.read_bytes() for p in settings.serving_dir.iterdir() if p.is_file()} == published
     seg3, _ = _serving_checks(settings, N)
     assert seg3["run_id"].iloc[0] == seg2["run_id"].iloc[0]

@@ -88,7 +88,9 @@ def _dbt_run(settings, models: str, run_id: str) -> None:
     env = {**os.environ, **settings.dbt_env(), "MAILSIFT_RUN_ID": run_id}
     proc = subprocess.run(
         [dbt_executable(), "run", "--quiet", "--select", models, "--vars", json.dumps(settings.dbt_vars()),
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         # this test's own target folder: the project's manifest stays as parsed (tests run in parallel)
+         "--target-path", str(settings.warehouse.parent / "dbt_target")],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -21,6 +21,9 @@ from orchestration.warehouse import connect
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
+# one pytest-xdist worker builds the shared demo world and runs every test on it (`make test`)
+pytestmark = pytest.mark.xdist_group("demo_world")
+
 
 def execute(path: Path, monkeypatch) -> nbformat.NotebookNode:
     """Run the notebook in a fresh kernel with this checkout's code importable; return it with outputs."""

@@ -16,6 +16,9 @@ import pytest
 
 from orchestration.warehouse import connect
 
+# one pytest-xdist worker builds the shared demo world and runs every test on it (`make test`)
+pytestmark = pytest.mark.xdist_group("demo_world")
+
 
 @pytest.fixture(scope="module")
 def refreshed(demo_world):
