@@ -4,8 +4,8 @@ Reads every subscriber's campaign history by content topic and offer type
 (``marts.subscriber_affinity_features``: sends and clicked sends per value), summed per segment of the
 current assignment in the read statement, and fits :class:`ml.segmentation.SegmentResponse` per
 dimension at both levels: shrunk click rates per segment x value and the cosine similarity of the
-segments' lift profiles. Writes
-``ml.segment_content_response`` and ``ml.segment_similarity`` (published by the dbt serving models).
+segments' lift profiles. Writes ``ml.segment_content_response`` and ``ml.segment_similarity``
+(published by the dbt serving models).
 """
 
 import dagster as dg
