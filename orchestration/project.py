@@ -51,16 +51,13 @@ def _fresh() -> bool:
 @contextmanager
 def _parse_lock():
     """One ``dbt parse`` at a time into the project's target folder (e.g. the CLI beside a parallel test
-    worker): a second parse waits, then finds the manifest fresh. No lock where ``fcntl`` is missing."""
+    worker): a second parse waits, then finds the manifest fresh. Closing the file releases the lock.
+    No lock where ``fcntl`` is missing."""
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     with open(MANIFEST.parent / ".parse.lock", "w") as handle:
         if fcntl is not None:
             fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def ensure_manifest() -> Path:
