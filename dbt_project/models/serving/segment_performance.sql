@@ -104,17 +104,26 @@ per_send as (
         and sends.campaign_id = attributed.campaign_id
 ),
 
-by_segment as (
-    select 'macro' as level, macro_segment_id as segment_id, campaign_id, count(*) as sends,
+by_micro as (
+    -- one pass over the sends, per micro segment; a micro segment lies inside one macro segment, so
+    -- the macro rows are sums of its micro rows (no second pass over the sends)
+    select macro_segment_id, micro_segment_id, campaign_id, count(*) as sends,
            sum(opened) as unique_opens, sum(clicked) as unique_clicks, sum(orders) as orders,
            sum(revenue) as revenue, sum(unsubscribed) as unsubscribes
     from per_send
+    group by macro_segment_id, micro_segment_id, campaign_id
+),
+
+by_segment as (
+    select 'macro' as level, macro_segment_id as segment_id, campaign_id, sum(sends) as sends,
+           sum(unique_opens) as unique_opens, sum(unique_clicks) as unique_clicks, sum(orders) as orders,
+           sum(revenue) as revenue, sum(unsubscribes) as unsubscribes
+    from by_micro
     group by macro_segment_id, campaign_id
     union all
-    select 'micro', micro_segment_id, campaign_id, count(*), sum(opened), sum(clicked), sum(orders),
-           sum(revenue), sum(unsubscribed)
-    from per_send
-    group by micro_segment_id, campaign_id
+    select 'micro', micro_segment_id, campaign_id, sends, unique_opens, unique_clicks, orders, revenue,
+           unsubscribes
+    from by_micro
 )
 
 select
