@@ -48,9 +48,11 @@ the fit sample. Assignment is a chunked nearest-centre search (1M rows in second
 
 *Why the pilot stage*: on the generated 1M list the best solution of k = 14 came out of 2 of 48 full
 restarts (three seeds, 16 restarts each, on each seed's own 200,000-row sample; by hand), so some
-seeds missed it (stability between seeds 0.84-0.92). A pilot restart costs about a quarter of a full
-one, so 64 of them cost about what 16 full ones did; by hand on the same list all three seeds reached
-the same solution (pairwise stability 0.998-1.000); in the next bench run 0.998 at 100k, 0.999 at 1M.
+seeds missed it (stability between seeds at 1M with 16 restarts: 0.839 in a bench run, 0.920 and 0.986
+by hand). A pilot restart costs about a quarter of a full one, so 64 of them cost about what 16 full
+ones did; the refinements add the rest (1M by hand: fit 105 -> 143 s, mean of three seeds). By hand on
+the same list all three seeds reached the same solution (pairwise stability 0.998-1.000); in the next
+bench run 0.998 at 100k, 0.999 at 1M.
 
 **Confidence**: ``predict_proba`` is a softmax of negative squared distances to the centres,
 ``exp(-d2 / T)``, with the temperature ``T`` *calibrated*: chosen so that a person's confidence matches
@@ -104,8 +106,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     fit_sample : rows for the final fit (subsampled when larger); every row is assigned by ``predict``.
     n_init : single k-means restarts of the final fit, each on the pilot sample (selection fits use
         two). Fewer restarts let seeds settle in different local optima of the same k: with 8 or 16
-        full restarts, stability between seeds was 0.85-0.93 on the generated lists (0.839 at 1M in
-        a bench run).
+        full restarts, stability between seeds was 0.84-0.99 on the generated lists.
     pilot_sample : rows of the fit sample on which the ``n_init`` restarts run.
     n_refine : lowest-inertia pilot solutions refined on the fit sample; the best of them wins.
     min_size : smallest actionable segment (subscribers); None: no size condition on k.
