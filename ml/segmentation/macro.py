@@ -49,10 +49,10 @@ the fit sample. Assignment is a chunked nearest-centre search (1M rows in second
 *Why the pilot stage*: on the generated 1M list the best solution of k = 14 came out of 2 of 48 full
 restarts (three seeds, 16 restarts each, on each seed's own 200,000-row sample; by hand), so some
 seeds missed it (stability between seeds at 1M with 16 restarts: 0.839 in a bench run, 0.920 and 0.986
-by hand). A pilot restart costs about a quarter of a full one, so 64 of them cost about what 16 full
-ones did; the refinements add the rest (1M by hand: fit 105 -> 143 s, mean of three seeds). By hand on
-the same list all three seeds reached the same solution (pairwise stability 0.998-1.000); in the next
-bench run 0.998 at 100k, 0.999 at 1M.
+by hand). Pilot restarts are cheaper: by hand at 1M, 64 of them took 24-40 s per seed where 16 full
+ones took 26-31 s; with the refinements the segmentation fit went from 105 to 143 s (mean of three
+seeds). By hand on the same list all three seeds reached the same solution (pairwise stability
+0.998-1.000); in the next bench run 0.998 at 100k, 0.999 at 1M.
 
 **Confidence**: ``predict_proba`` is a softmax of negative squared distances to the centres,
 ``exp(-d2 / T)``, with the temperature ``T`` *calibrated*: chosen so that a person's confidence matches
