@@ -17,8 +17,9 @@ from ml.scoring import (
     engagement_shares_from_events, events_until, hour_hit_rate, make_labels, make_next_send_labels,
     rank_audience, send_level_frame, send_outcomes, top_decile_lift,
 )
+from ml.scoring import auc
 from ml.scoring.calibrated import choose_calibration
-from ml.scoring.churn import CHURN_DERIVED_FEATURES, silence_features
+from ml.scoring.churn import CHURN_DERIVED_FEATURES, READER_FEATURES, silence_features
 from ml.scoring.send_time import DOW_COLUMNS, HOUR_COLUMNS, circular_hour_distance
 
 CUTOFF = pd.Timestamp("2024-03-01 00:00", tz="UTC")
@@ -183,6 +184,37 @@ def test_calibrated_models_on_a_synthetic_problem(model_class):
     frame = model.predict_frame(test)
     assert list(frame.columns) == ["subscriber_key", model_class.OUTPUT_COLUMN]
 
+
+
+def _night_and_morning_readers(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Profiles whose outcome depends only on the kind of reader: mobile readers at 23:00 have it with
+    probability 0.6, desktop readers at 07:00 with 0.2; every other column is noise."""
+    df, _ = _profiles(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    night = rng.random(n) < 0.5
+    for c in HOUR_COLUMNS:
+        df[c] = 0.0
+    df["eng_hour_23"] = np.where(night, 1.0, 0.0)
+    df["eng_hour_07"] = np.where(night, 0.0, 1.0)
+    df["share_mobile"] = np.where(night, 0.9, 0.1)
+    df["share_desktop"] = 1.0 - df["share_mobile"]
+    df["share_tablet"] = 0.0
+    return df, (rng.random(n) < np.where(night, 0.6, 0.2)).astype(int)
+
+
+@pytest.mark.parametrize("model_class", [ChurnModel, PurchasePropensityModel])
+def test_churn_and_purchase_models_read_the_reading_habits(model_class):
+    train, y_train = _night_and_morning_readers(3000, 4)
+    test, y_test = _night_and_morning_readers(3000, 5)
+    assert set(READER_FEATURES) <= set(model_class.DEFAULT_FEATURES)
+    p = model_class(max_iter=40).fit(train, y_train).predict_proba(test)[:, 1]
+    night = test["eng_hour_23"].to_numpy() == 1.0
+    assert p[night].mean() == pytest.approx(0.6, abs=0.05) and p[~night].mean() == pytest.approx(0.2, abs=0.05)
+    # the best AUC here, by hand: (0.3 * 0.4 + (0.3 * 0.2 + 0.1 * 0.4) / 2) / (0.4 * 0.6) = 0.708;
+    # a model that cannot see the reading habits has only noise: ~0.5
+    blind = [c for c in model_class.DEFAULT_FEATURES if c not in READER_FEATURES]
+    p_blind = model_class(features=blind, max_iter=40).fit(train, y_train).predict_proba(test)[:, 1]
+    assert auc(y_test, p) > 0.65 > 0.56 > auc(y_test, p_blind)
 
 def test_calibration_choice_and_missing_columns():
     assert choose_calibration(np.r_[np.zeros(4000), np.ones(1000)], 3) == "isotonic"

