@@ -18,6 +18,7 @@ from ml.scoring import (
     rank_audience, send_level_frame, send_outcomes, top_decile_lift,
 )
 from ml.scoring import auc
+from ml.scoring.value_model import CustomerValueModel
 from ml.scoring.calibrated import choose_calibration
 from ml.scoring.churn import CHURN_DERIVED_FEATURES, READER_FEATURES, silence_features
 from ml.scoring.send_time import DOW_COLUMNS, HOUR_COLUMNS, circular_hour_distance
@@ -515,3 +516,40 @@ def test_rank_audience_ordering_and_size_cuts():
     np.testing.assert_allclose(unknown["topic_affinity"], unknown["predicted_click_probability"])
     with pytest.raises(ValueError):
         rank_audience(model, candidates, "running", size=0.5)
+
+
+@pytest.mark.filterwarnings("ignore:a parameter reached its bound")  # a made-up history of 70 buyers
+def test_value_model_shares_the_first_purchase_rate_out_by_weight():
+    rng = np.random.default_rng(0)
+    cutoff = pd.Timestamp("2024-06-01")
+    rows = []
+    for i in range(60):  # 60 buyers with repeat purchases in the year before the cut-off; half went quiet
+        for d in np.sort(rng.uniform(1 if i % 2 else 200, 360, 1 + rng.poisson(2.0))):
+            rows.append({"subscriber_key": f"b{i}", "ordered_at": cutoff - pd.Timedelta(days=float(d)),
+                         "total_amount": float(rng.gamma(4.0, 10.0))})
+    for i in range(10):  # 10 first purchases in the last 90 days: the first-purchase rate is 10 / (200 - 60)
+        rows.append({"subscriber_key": f"f{i}", "ordered_at": cutoff - pd.Timedelta(days=5.0 + 6 * i),
+                     "total_amount": 30.0})
+    orders = pd.DataFrame(rows)
+    model = CustomerValueModel().fit(orders, cutoff, n_subscribers=200)
+    rate = model.first_purchase_rate_
+    assert rate == pytest.approx(10 / 140)
+    keys = ["b0", "b1", "n1", "n2", "n3"]
+    plain = model.predict(orders, cutoff, keys).set_index("subscriber_key")
+    shared = model.predict(orders, cutoff, keys, first_purchase_weight=[0.9, 0.0, 0.1, 0.3, 0.2]).set_index(
+        "subscriber_key")
+    # buyers are the BG/NBD's and do not move; the non-buyers' mean weight is 0.2 -> x0.5, x1.5, x1
+    pd.testing.assert_frame_equal(plain.loc[["b0", "b1"]], shared.loc[["b0", "b1"]])
+    assert plain.loc[["n1", "n2", "n3"], "expected_orders_90d"].tolist() == pytest.approx([rate] * 3)
+    assert shared.loc[["n1", "n2", "n3"], "expected_orders_90d"].tolist() == pytest.approx(
+        [0.5 * rate, 1.5 * rate, rate])
+    assert shared.loc[["n1", "n2", "n3"], "expected_orders_90d"].sum() == pytest.approx(3 * rate)
+    assert shared.loc["n2", "predicted_clv_365d"] == pytest.approx(1.5 * rate * 365 / 90 * model.mean_spend_)
+    assert shared.loc[["n1", "n2", "n3"], "p_alive"].isna().all()
+    # nothing to share out by: everyone keeps the list's rate
+    zero = model.predict(orders, cutoff, keys, first_purchase_weight=[1, 1, 0, 0, 0]).set_index("subscriber_key")
+    assert zero.loc[["n1", "n2", "n3"], "expected_orders_90d"].tolist() == pytest.approx([rate] * 3)
+    with pytest.raises(ValueError, match="4 values for 5"):
+        model.predict(orders, cutoff, keys, first_purchase_weight=[1, 1, 1, 1])
+    with pytest.raises(ValueError, match="non-negative"):
+        model.predict(orders, cutoff, keys, first_purchase_weight=[1, 1, -1, 1, 1])

