@@ -179,3 +179,23 @@ def test_scoring_replaces_the_ranked_dimension_only():
                                 empty.assign(subscriber_key=pd.Series(dtype=object)), today,
                                 pd.DataFrame(index=range(n)))
     np.testing.assert_allclose(aff2[:, :2], ranker.predict_proba(no_sends))
+
+
+def test_ranker_reads_the_reading_habits():
+    """Mobile readers click tech, desktop readers home, and nothing else tells them apart: the ranker sees it
+    through the device mix of PROFILE_COLUMNS; without those columns it cannot."""
+    n = 3000
+    rng = np.random.default_rng(11)
+    mobile = rng.random(n) < 0.5
+    profile = pd.DataFrame({"share_mobile": np.where(mobile, 0.9, 0.1), "share_desktop": np.where(mobile, 0.1, 0.9),
+                            "share_tablet": 0.0, "peak_hour_local": np.where(mobile, 22, 9)})
+    p_click = np.column_stack([np.where(mobile, 0.05, 0.3), np.where(mobile, 0.3, 0.05)])   # home, tech
+    sends = np.full((n, 2), 5)
+    clicks = rng.binomial(sends, p_click)
+    _, ev = _evidence(n, profile=profile)
+    out = CampaignClickRanker(min_clicks=1, min_samples_leaf=20).fit(ev, clicks, sends).predict_proba(ev)
+    assert out[mobile, 1].mean() == pytest.approx(0.3, abs=0.05) and out[mobile, 0].mean() == pytest.approx(0.05, abs=0.03)
+    assert out[~mobile, 0].mean() == pytest.approx(0.3, abs=0.05) and out[~mobile, 1].mean() == pytest.approx(0.05, abs=0.03)
+    _, blind = _evidence(n)
+    flat = CampaignClickRanker(min_clicks=1, min_samples_leaf=20).fit(blind, clicks, sends).predict_proba(blind)
+    assert abs(flat[mobile, 1].mean() - flat[~mobile, 1].mean()) < 0.01

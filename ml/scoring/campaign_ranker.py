@@ -36,8 +36,11 @@ and 300 trees at 0.1 with the value as a categorical feature about 1 % better ag
   ``tech -> electronics`` comes from the data, not from a table; None when no category stands out;
 * ``category_lift_<c>`` for every category (the whole interest profile) and ``interest_events``
   (log(1 + all interactions));
-* the profile columns of ``PROFILE_COLUMNS`` present (recency, engagement, discount response), as they
-  are (missing values are the booster's own branch).
+* the profile columns of ``PROFILE_COLUMNS`` present (recency, engagement, discount response, and the
+  reading habits: device mix and peak local hour, which say what kind of reader someone is and so what
+  they tend to click; on the generated 50k list they moved the backtest AUC from 0.851 to 0.853 for
+  topics and 0.834 to 0.837 for offers, by hand), as they are (missing values are the booster's own
+  branch).
 
 Values the ranker was not trained on keep their beta-binomial affinity (:meth:`predict_proba`), and so
 does every value when the later sends hold fewer than ``min_clicks`` clicks (a small list): then the
@@ -59,7 +62,8 @@ __all__ = ["ContentEvidence", "CampaignClickRanker", "PROFILE_COLUMNS", "content
 
 PROFILE_COLUMNS = ("days_since_last_engagement", "days_since_last_click", "open_rate_smoothed",
                    "click_rate_smoothed", "opens_90d", "clicks_90d", "sends_90d", "product_views_90d",
-                   "discount_order_share", "discount_click_lift")
+                   "discount_order_share", "discount_click_lift",
+                   "share_mobile", "share_desktop", "share_tablet", "peak_hour_local")
 INTEREST_COLUMNS = ("web_events", "order_lines", "link_clicks")
 
 
