@@ -13,9 +13,9 @@ signal for this label; report backtests on mailable subscribers so it does not f
 reading habits of :data:`READER_FEATURES` (device mix and the share of real engagement in each local
 hour: they say what kind of reader someone is, and kinds of reader differ in how quickly they drift
 away; on the generated 50k list the churn AUC against the held-back future went from 0.898 to 0.909
-with them, by hand), plus :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the current silence is for
-someone still interested, given their engagement rate and the sends since, and how often they asked to
-be mailed in the preference centre).
+with them, by hand), plus :data:`CHURN_DERIVED_FEATURES` (:func:`silence_features`: how unlikely the
+current silence is for someone still interested, given their engagement rate and the sends since, and
+how often they asked to be mailed in the preference centre).
 
 **Baseline.** :class:`RecencyBaseline` ranks by days since the last real engagement (the most recent
 of open, click and order; "never" = the whole tenure) -- the rule every e-mail team already uses --
