@@ -21,7 +21,8 @@ Implementation notes
   and log mean of each mixing distribution, so that a degenerate limit (homogeneous churn,
   a + b -> inf at a fixed a/(a+b), as happens on small samples) is one coordinate at its bound.
   This module also holds the small input/optimiser helpers shared with :mod:`ml.clv.paretonbd`
-  and :mod:`ml.clv.gammagamma`.
+  and :mod:`ml.clv.gammagamma`, and :class:`PurchaseCountModel`, the fit and the fitted
+  parameters BG/NBD and Pareto/NBD share.
 * The Gaussian hypergeometric function in the expectations is evaluated after Euler's transformation
   ``2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z)``, which turns the product of a
   vanishing power and an exploding ``2F1`` into a bounded one (no overflow for large ``x`` or
@@ -35,7 +36,7 @@ import warnings
 import numpy as np
 from scipy import optimize, special
 
-__all__ = ["BetaGeoModel", "NotFittedError"]
+__all__ = ["BetaGeoModel", "NotFittedError", "PurchaseCountModel"]
 
 LOG_BOUND = 18.0  # log-parameters are kept in [-18, 18], i.e. roughly [1.5e-8, 6.6e7]
 
@@ -130,7 +131,61 @@ def maximise_log_likelihood(loglik_rows, to_params, theta0, weights, max_iter=20
     return to_params(best.x), -best.fun * wsum, converged, nfev
 
 
-class BetaGeoModel:
+class PurchaseCountModel:
+    """What the BG/NBD and Pareto/NBD models share: a maximum-likelihood fit on ``(x, t_x, T)`` and
+    fitted parameters named by ``PARAM_NAMES`` (attributes ``r_``, ``alpha_``, ...).
+
+    A subclass gives ``_to_params`` (unconstrained log-parameters -> parameters), ``_loglik``
+    (per-customer log-likelihood) and ``_initial_theta`` (a starting point from the data).
+
+    Parameters
+    ----------
+    max_iter : iteration budget of each optimiser stage.
+    tol : tolerance on the mean negative log-likelihood per customer.
+    """
+
+    PARAM_NAMES: tuple[str, ...] = ()
+
+    def __init__(self, max_iter: int = 2000, tol: float = 1e-10):
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, x, t_x, T, weights=None):
+        """Fit by maximum likelihood; ``weights`` count identical customers. Returns self."""
+        x, t_x, T, w = as_summary_arrays(x, t_x, T, weights)
+        params, ll, ok, nfev = maximise_log_likelihood(
+            lambda p: self._loglik(p, x, t_x, T), self._to_params, self._initial_theta(x, T, w), w,
+            self.max_iter, self.tol)
+        for name, value in zip(self.PARAM_NAMES, params):
+            setattr(self, name + "_", float(value))
+        self.log_likelihood_ = float(ll)
+        self.converged_ = ok
+        self.n_evaluations_ = nfev
+        self.n_customers_ = float(w.sum())
+        return self
+
+    def _params(self):
+        if not hasattr(self, self.PARAM_NAMES[0] + "_"):
+            raise NotFittedError("model is not fitted: call fit() first")
+        return tuple(getattr(self, name + "_") for name in self.PARAM_NAMES)
+
+    @property
+    def params_(self) -> dict:
+        return dict(zip(self.PARAM_NAMES, self._params()))
+
+    def log_likelihood(self, x, t_x, T):
+        """Per-customer log-likelihood under the fitted parameters."""
+        x, t_x, T, _ = as_summary_arrays(x, t_x, T)
+        return self._loglik(self._params(), x, t_x, T)
+
+    def __repr__(self):
+        name = type(self).__name__
+        if hasattr(self, self.PARAM_NAMES[0] + "_"):
+            return "%s(%s)" % (name, ", ".join("%s=%.4g" % kv for kv in self.params_.items()))
+        return "%s(max_iter=%r, tol=%r)" % (name, self.max_iter, self.tol)
+
+
+class BetaGeoModel(PurchaseCountModel):
     """BG/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, a_, b_``.
 
     Parameters
@@ -139,9 +194,7 @@ class BetaGeoModel:
     tol : tolerance on the mean negative log-likelihood per customer.
     """
 
-    def __init__(self, max_iter: int = 2000, tol: float = 1e-10):
-        self.max_iter = max_iter
-        self.tol = tol
+    PARAM_NAMES = ("r", "alpha", "a", "b")
 
     # ------------------------------------------------------------------ likelihood
     @staticmethod
@@ -165,35 +218,10 @@ class BetaGeoModel:
                           -np.inf)
         return a1 + a2 + np.logaddexp(a3, a4)
 
-    def fit(self, x, t_x, T, weights=None):
-        """Fit by maximum likelihood; ``weights`` count identical customers. Returns self."""
-        x, t_x, T, w = as_summary_arrays(x, t_x, T, weights)
+    @staticmethod
+    def _initial_theta(x, T, w):
         rate = max(np.dot(w, x), 1.0) / max(np.dot(w, T), 1e-9)  # repeat purchases per time unit
-        theta0 = np.array([0.0, np.log(rate), np.log(4.0), np.log(1.0 / 3.0)])
-        params, ll, ok, nfev = maximise_log_likelihood(
-            lambda p: self._loglik(p, x, t_x, T), self._to_params, theta0, w, self.max_iter,
-            self.tol)
-        self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in params)
-        self.log_likelihood_ = float(ll)
-        self.converged_ = ok
-        self.n_evaluations_ = nfev
-        self.n_customers_ = float(w.sum())
-        return self
-
-    def _params(self):
-        if not hasattr(self, "r_"):
-            raise NotFittedError("model is not fitted: call fit() first")
-        return self.r_, self.alpha_, self.a_, self.b_
-
-    @property
-    def params_(self) -> dict:
-        r, alpha, a, b = self._params()
-        return {"r": r, "alpha": alpha, "a": a, "b": b}
-
-    def log_likelihood(self, x, t_x, T):
-        """Per-customer log-likelihood under the fitted parameters."""
-        x, t_x, T, _ = as_summary_arrays(x, t_x, T)
-        return self._loglik(self._params(), x, t_x, T)
+        return np.array([0.0, np.log(rate), np.log(4.0), np.log(1.0 / 3.0)])
 
     # ------------------------------------------------------------------ predictions
     def p_alive(self, x, t_x, T):
@@ -261,8 +289,3 @@ class BetaGeoModel:
         r, alpha, _, _ = self._params()
         x, t_x, T, _ = as_summary_arrays(x, t_x, T)
         return (alpha + T) * np.expm1(np.log(2.0) / (r + x))
-
-    def __repr__(self):
-        if hasattr(self, "r_"):
-            return "BetaGeoModel(r=%.4g, alpha=%.4g, a=%.4g, b=%.4g)" % self._params()
-        return "BetaGeoModel(max_iter=%r, tol=%r)" % (self.max_iter, self.tol)

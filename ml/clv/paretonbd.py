@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .bgnbd import NotFittedError, as_summary_arrays, log_rising, maximise_log_likelihood
+from .bgnbd import PurchaseCountModel, as_summary_arrays, log_rising
 
 __all__ = ["ParetoNBDModel", "hyp2f1_one_b"]
 
@@ -118,12 +118,16 @@ def _log_integral(r, x, s, alpha, beta, lo, hi, panels=48, growth=1.2):
     return special.logsumexp(terms.reshape(terms.shape[0], -1), axis=1)
 
 
-class ParetoNBDModel:
-    """Pareto/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, s_, beta_``."""
+class ParetoNBDModel(PurchaseCountModel):
+    """Pareto/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, s_, beta_``.
 
-    def __init__(self, max_iter: int = 2000, tol: float = 1e-10):
-        self.max_iter = max_iter
-        self.tol = tol
+    Parameters
+    ----------
+    max_iter : iteration budget of each optimiser stage.
+    tol : tolerance on the mean negative log-likelihood per customer.
+    """
+
+    PARAM_NAMES = ("r", "alpha", "s", "beta")
 
     # ------------------------------------------------------------------ likelihood
     @staticmethod
@@ -171,36 +175,11 @@ class ParetoNBDModel:
         log_bracket, _ = cls._log_terms(params, x, t_x, T)
         return log_rising(r, x) + log_bracket
 
-    def fit(self, x, t_x, T, weights=None):
-        """Fit by maximum likelihood; ``weights`` count identical customers. Returns self."""
-        x, t_x, T, w = as_summary_arrays(x, t_x, T, weights)
+    @staticmethod
+    def _initial_theta(x, T, w):
         rate = max(np.dot(w, x), 1.0) / max(np.dot(w, T), 1e-9)
         scale = max(np.dot(w, T) / max(w.sum(), 1e-9), 1e-9)
-        theta0 = np.log([1.0, rate, 1.0, 1.0 / scale])
-        params, ll, ok, nfev = maximise_log_likelihood(
-            lambda p: self._loglik(p, x, t_x, T), self._to_params, theta0, w, self.max_iter,
-            self.tol)
-        self.r_, self.alpha_, self.s_, self.beta_ = (float(v) for v in params)
-        self.log_likelihood_ = float(ll)
-        self.converged_ = ok
-        self.n_evaluations_ = nfev
-        self.n_customers_ = float(w.sum())
-        return self
-
-    def _params(self):
-        if not hasattr(self, "r_"):
-            raise NotFittedError("model is not fitted: call fit() first")
-        return self.r_, self.alpha_, self.s_, self.beta_
-
-    @property
-    def params_(self) -> dict:
-        r, alpha, s, beta = self._params()
-        return {"r": r, "alpha": alpha, "s": s, "beta": beta}
-
-    def log_likelihood(self, x, t_x, T):
-        """Per-customer log-likelihood under the fitted parameters."""
-        x, t_x, T, _ = as_summary_arrays(x, t_x, T)
-        return self._loglik(self._params(), x, t_x, T)
+        return np.log([1.0, rate, 1.0, 1.0 / scale])
 
     # ------------------------------------------------------------------ predictions
     def p_alive(self, x, t_x, T):
@@ -233,8 +212,3 @@ class ParetoNBDModel:
         if_alive = ((r + x) * (beta + T) / (alpha + T)
                     * self._one_minus_ratio_pow_over(np.asarray(s - 1.0), beta + T, t))
         return self.p_alive(x, t_x, T) * if_alive
-
-    def __repr__(self):
-        if hasattr(self, "r_"):
-            return "ParetoNBDModel(r=%.4g, alpha=%.4g, s=%.4g, beta=%.4g)" % self._params()
-        return "ParetoNBDModel(max_iter=%r, tol=%r)" % (self.max_iter, self.tol)
