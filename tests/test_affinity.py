@@ -11,28 +11,11 @@ import pandas as pd
 import pytest
 
 from ml.scoring import ContentAffinityModel, beta_binomial_strength, rank_audience, send_outcomes
-from tests.scoring_events import ev
-
-
-def _affinity_sends(fan: bool = True):
-    """150 people per segment, own click rates spread around the segment's (Beta, strength 20)."""
-    rng = np.random.default_rng(5)
-    rows = []
-    means = {("A", "running"): 0.30, ("A", "yoga"): 0.02, ("B", "running"): 0.03, ("B", "yoga"): 0.20}
-    for i in range(300):
-        seg = "A" if i < 150 else "B"
-        for topic in ("running", "yoga"):
-            rate = rng.beta(20 * means[seg, topic], 20 * (1 - means[seg, topic]))
-            for _ in range(10):
-                rows.append((f"p{i}", seg, topic, "discount" if rng.random() < 0.5 else "editorial",
-                             rng.random() < rate))
-    if fan:  # clicks 90 % of 1,000 running e-mails although segment B does not care for running
-        rows += [("fan", "B", "running", "editorial", k < 900) for k in range(1000)]
-    return pd.DataFrame(rows, columns=["subscriber_key", "lifecycle_stage", "content_topic", "offer_type", "clicked"])
+from tests.scoring_events import affinity_sends, ev
 
 
 def test_affinity_shrinkage_from_no_evidence_to_lots():
-    model = ContentAffinityModel().fit(_affinity_sends())
+    model = ContentAffinityModel().fit(affinity_sends())
     seg = model.segment_rates_.set_index(["segment", "dimension", "value"])["rate"]
     lst = model.list_rates_.set_index(["dimension", "value"])["rate"]
     people = pd.DataFrame({"subscriber_key": ["nobody_a", "nobody_x", "fan", "p0"],
@@ -54,7 +37,7 @@ def test_affinity_shrinkage_from_no_evidence_to_lots():
 def test_affinity_matrix_is_the_hand_formula_for_every_pair_at_once():
     """The dense path (one pass over the counts) against the formula (x + m prior) / (n + m) by hand,
     with a repeated key, an unseen person, an unknown segment and a value never sent."""
-    model = ContentAffinityModel().fit(_affinity_sends())
+    model = ContentAffinityModel().fit(affinity_sends())
     seg = model.segment_rates_.set_index(["segment", "dimension", "value"])["rate"]
     lst = model.list_rates_.set_index(["dimension", "value"])["rate"]
     counts = model.person_counts_
@@ -82,7 +65,7 @@ def test_affinity_matrix_is_the_hand_formula_for_every_pair_at_once():
 def test_affinity_with_integer_keys_and_segment_codes_is_the_same_model():
     """Scoring passes each person as their row number and the segment as an integer code (-1: none):
     the same groups as the strings, so the same probabilities for every person and value."""
-    sends = _affinity_sends()
+    sends = affinity_sends()
     sends.loc[sends["subscriber_key"] == "p7", "lifecycle_stage"] = None  # one person without a stage
     named = ContentAffinityModel().fit(sends)
     key_code, key_names = pd.factorize(sends["subscriber_key"])
@@ -119,7 +102,7 @@ def test_send_outcomes_from_events():
 
 
 def test_rank_audience_ordering_and_size_cuts():
-    sends = _affinity_sends(fan=False)
+    sends = affinity_sends(fan=False)
     model = ContentAffinityModel().fit(sends)
     runs = sends[(sends["lifecycle_stage"] == "B") & (sends["content_topic"] == "running")]
     top_b = runs.groupby("subscriber_key")["clicked"].sum().idxmax()         # B's keenest runner

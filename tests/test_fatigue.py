@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ml.scoring import FatigueModel, send_level_frame
-from tests.scoring_events import CUTOFF, ev
+from tests.scoring_events import CUTOFF, ev, fatigue_sends
 
 
 def test_send_level_frame_counts_previous_sends_by_hand():
@@ -25,28 +25,8 @@ def test_send_level_frame_counts_previous_sends_by_hand():
     assert sends["opened"].tolist() == [False, True, False, False, False]
 
 
-def _fatigue_sends(seed=0, n_people=40, weeks=30):
-    """Cadence varies week to week; half the people lose opens when mailed often, half do not."""
-    rng = np.random.default_rng(seed)
-    events = []
-    for i in range(n_people):
-        sensitive = i % 2 == 0
-        t = CUTOFF
-        for w in range(weeks):
-            cadence = rng.choice([1, 2, 4, 7])
-            for j in range(cadence):
-                events.append(ev(f"p{i}", "sent", t + pd.Timedelta(days=7 * j / cadence), f"w{w}-{j}"))
-            t += pd.Timedelta(days=7)
-    sends = send_level_frame(pd.DataFrame(events))
-    beta = np.where(sends["subscriber_key"].str[1:].astype(int) % 2 == 0, -2.0, 0.0)
-    p = 1 / (1 + np.exp(-(0.5 + beta * np.log1p(sends["sends_prev_7d"]))))
-    sends["opened"] = rng.random(len(sends)) < p
-    sends["lifecycle_stage"] = np.where(beta < 0, "sensitive", "steady")
-    return sends
-
-
 def test_fatigue_is_monotone_in_cadence_for_a_sensitive_subscriber():
-    sends = _fatigue_sends()
+    sends = fatigue_sends()
     model = FatigueModel().fit(sends)
     subs = model.subscribers_
     sensitive = subs.index.str[1:].astype(int) % 2 == 0
@@ -68,7 +48,7 @@ def test_fatigue_stops_at_convergence_with_the_fit_of_every_sweep():
     a model pickled before ``tol`` existed loads and stops at convergence too."""
     import pickle
 
-    sends = _fatigue_sends()
+    sends = fatigue_sends()
     early = FatigueModel().fit(sends)
     full = FatigueModel(tol=0.0).fit(sends)
     assert full.sweeps_ == [30, 30, 30] and max(early.sweeps_) < 30

@@ -17,7 +17,7 @@ from ml.scoring import (
 )
 from ml.scoring.recipes import RECIPES, TrainingData
 from ml.scoring.reliability import figure_png, reliability_figure
-from tests.test_scoring import _affinity_sends, _fatigue_sends
+from tests.scoring_events import affinity_sends, fatigue_sends
 
 
 # ----------------------------------------------------------------------------------- count frames
@@ -44,7 +44,7 @@ def test_content_counts_by_hand():
 
 # ------------------------------------------------------------------------------------ equivalence
 def test_fatigue_on_cadence_counts_equals_fatigue_on_sends():
-    sends = _fatigue_sends()
+    sends = fatigue_sends()
     per_send = FatigueModel().fit(sends)
     counts = cadence_counts(sends, extra_cols=("lifecycle_stage",))
     assert len(counts) < len(sends) / 10                                # a few rows per person, not one per send
@@ -67,7 +67,7 @@ def test_fatigue_refuses_impossible_counts():
 
 
 def test_affinity_on_counts_equals_affinity_on_sends():
-    sends = _affinity_sends()
+    sends = affinity_sends()
     per_send = ContentAffinityModel().fit(sends)
     counts = content_counts(sends, extra_cols=("lifecycle_stage",))
     counted = ContentAffinityModel().fit(counts)
