@@ -115,7 +115,7 @@ class CustomerValueModel(BaseEstimator):
         if weight is not None and never.any():
             w = weight.reindex(keys[never]).to_numpy(float)
             if w.mean() > 0:  # all zero: nothing to share out by, everyone keeps the list's rate
-                rate = np.minimum(rate * w / w.mean(), 365.0)  # at most one first purchase a day
+                rate = rate * w / w.mean()
         out.loc[never, "expected_orders_90d"] = rate
         out.loc[never, "predicted_clv_365d"] = rate * 365.0 / self.horizon_days * self.mean_spend_
         return out.reset_index()
