@@ -22,7 +22,6 @@ def fatigue_sends(seed=0, n_people=40, weeks=30):
     rng = np.random.default_rng(seed)
     events = []
     for i in range(n_people):
-        sensitive = i % 2 == 0
         t = CUTOFF
         for w in range(weeks):
             cadence = rng.choice([1, 2, 4, 7])

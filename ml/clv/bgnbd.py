@@ -186,13 +186,8 @@ class PurchaseCountModel:
 
 
 class BetaGeoModel(PurchaseCountModel):
-    """BG/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, a_, b_``.
-
-    Parameters
-    ----------
-    max_iter : iteration budget of each optimiser stage.
-    tol : tolerance on the mean negative log-likelihood per customer.
-    """
+    """BG/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, a_, b_``. Parameters
+    (``max_iter``, ``tol``) as :class:`PurchaseCountModel`."""
 
     PARAM_NAMES = ("r", "alpha", "a", "b")
 

@@ -119,13 +119,8 @@ def _log_integral(r, x, s, alpha, beta, lo, hi, panels=48, growth=1.2):
 
 
 class ParetoNBDModel(PurchaseCountModel):
-    """Pareto/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, s_, beta_``.
-
-    Parameters
-    ----------
-    max_iter : iteration budget of each optimiser stage.
-    tol : tolerance on the mean negative log-likelihood per customer.
-    """
+    """Pareto/NBD model with scikit-learn style ``fit``; fitted ``r_, alpha_, s_, beta_``. Parameters
+    (``max_iter``, ``tol``) as :class:`PurchaseCountModel`."""
 
     PARAM_NAMES = ("r", "alpha", "s", "beta")
 
