@@ -248,19 +248,25 @@ def test_baselines_and_backtest_frame():
 
 
 
-@pytest.mark.filterwarnings("ignore:a parameter reached its bound")  # a made-up history of 70 buyers
-def test_value_model_shares_the_first_purchase_rate_out_by_weight():
+def _value_history():
+    """(orders, cut-off): 60 made-up buyers with repeat purchases in the year before the cut-off (half
+    went quiet) and 10 first purchases in the last 90 days, on a list of 200."""
     rng = np.random.default_rng(0)
     cutoff = pd.Timestamp("2024-06-01")
     rows = []
-    for i in range(60):  # 60 buyers with repeat purchases in the year before the cut-off; half went quiet
+    for i in range(60):
         for d in np.sort(rng.uniform(1 if i % 2 else 200, 360, 1 + rng.poisson(2.0))):
             rows.append({"subscriber_key": f"b{i}", "ordered_at": cutoff - pd.Timedelta(days=float(d)),
                          "total_amount": float(rng.gamma(4.0, 10.0))})
-    for i in range(10):  # 10 first purchases in the last 90 days: the first-purchase rate is 10 / (200 - 60)
+    for i in range(10):  # the first-purchase rate is 10 / (200 - 60)
         rows.append({"subscriber_key": f"f{i}", "ordered_at": cutoff - pd.Timedelta(days=5.0 + 6 * i),
                      "total_amount": 30.0})
-    orders = pd.DataFrame(rows)
+    return pd.DataFrame(rows), cutoff
+
+
+@pytest.mark.filterwarnings("ignore:a parameter reached its bound")  # a made-up history of 70 buyers
+def test_value_model_shares_the_first_purchase_rate_out_by_weight():
+    orders, cutoff = _value_history()
     model = CustomerValueModel().fit(orders, cutoff, n_subscribers=200)
     rate = model.first_purchase_rate_
     assert rate == pytest.approx(10 / 140)
@@ -283,3 +289,36 @@ def test_value_model_shares_the_first_purchase_rate_out_by_weight():
         model.predict(orders, cutoff, keys, first_purchase_weight=[1, 1, 1, 1])
     with pytest.raises(ValueError, match="non-negative"):
         model.predict(orders, cutoff, keys, first_purchase_weight=[1, 1, -1, 1, 1])
+
+
+@pytest.mark.filterwarnings("ignore:a parameter reached its bound")
+def test_value_model_rescales_buyers_by_a_purchase_probability():
+    orders, cutoff = _value_history()
+    model = CustomerValueModel().fit(orders, cutoff, n_subscribers=200)
+    keys = ["b0", "b1", "b2", "n1"]
+    summary = model._summary(orders, cutoff).loc[["b0", "b1", "b2"]]
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    own = model.bgnbd_.probability_of_purchases_in(30.0, x, t_x, T)
+    # given alive: 1 - ((alpha + T) / (alpha + T + 30))^(r + x), by hand; times p_alive without it
+    p = model.bgnbd_.params_
+    alive = model.bgnbd_.probability_of_purchases_in(30.0, x, t_x, T, given_alive=True)
+    assert alive == pytest.approx(1 - ((p["alpha"] + T) / (p["alpha"] + T + 30)) ** (p["r"] + x))
+    assert own == pytest.approx(model.bgnbd_.p_alive(x, t_x, T) * alive)
+    plain = model.predict(orders, cutoff, keys).set_index("subscriber_key")
+    # b0: the other model agrees with the BG/NBD; b1: it sees twice the chance; b2: none at all
+    scaled = model.predict(orders, cutoff, keys, purchase_probability_30d=[own[0], 2 * own[1], 0.0, 0.5]
+                           ).set_index("subscriber_key")
+    pd.testing.assert_series_equal(scaled["p_alive"], plain["p_alive"])          # stays the BG/NBD's
+    forecasts = ["expected_orders_90d", "predicted_clv_365d", "predicted_clv_365d_low", "predicted_clv_365d_high"]
+    assert scaled.loc["b0", forecasts].tolist() == pytest.approx(plain.loc["b0", forecasts].tolist())
+    assert scaled.loc["b1", forecasts].tolist() == pytest.approx((2 * plain.loc["b1", forecasts]).tolist())
+    assert scaled.loc["b2", forecasts].tolist() == [0.0] * 4
+    assert plain.loc["b1", "predicted_clv_365d"] > 0
+    # a non-buyer is not the BG/NBD's: only a first_purchase_weight moves them
+    pd.testing.assert_series_equal(scaled.loc["n1"], plain.loc["n1"])
+    with pytest.raises(ValueError, match="at most 1"):
+        model.predict(orders, cutoff, keys, purchase_probability_30d=[0.1, 1.5, 0.1, 0.1])
+    with pytest.raises(ValueError, match="finite"):
+        model.predict(orders, cutoff, keys, purchase_probability_30d=[0.1, np.nan, 0.1, 0.1])
+    with pytest.raises(ValueError, match="3 values for 4"):
+        model.predict(orders, cutoff, keys, purchase_probability_30d=[0.1, 0.1, 0.1])

@@ -261,8 +261,9 @@ class BetaGeoModel(PurchaseCountModel):
         x, t_x, T, _ = as_summary_arrays(x, t_x, T)
         return self.p_alive(x, t_x, T) * self._expected_if_alive(t, x, T)
 
-    def probability_of_purchases_in(self, t, x, t_x, T):
-        """P(at least one purchase in (T, T + t] | x, t_x, T).
+    def probability_of_purchases_in(self, t, x, t_x, T, given_alive: bool = False):
+        """P(at least one purchase in (T, T + t] | x, t_x, T); with ``given_alive``, the same for a
+        customer known to be alive at T (without the factor p_alive).
 
         Given alive at T, the posterior of lambda is Gamma(r + x, alpha + T) and the next purchase
         comes at rate lambda whatever p is (drop-out happens only right after a purchase), so
@@ -271,8 +272,8 @@ class BetaGeoModel(PurchaseCountModel):
         r, alpha, _, _ = self._params()
         x, t_x, T, _ = as_summary_arrays(x, t_x, T)
         t = np.asarray(t, dtype=float)
-        p_none_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
-        return self.p_alive(x, t_x, T) * (1.0 - p_none_if_alive)
+        if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
+        return if_alive if given_alive else self.p_alive(x, t_x, T) * if_alive
 
     def median_time_to_next_purchase(self, x, t_x, T):
         """Median waiting time (from T) to the next purchase, given the customer is alive.

@@ -16,6 +16,16 @@ first purchases add up to the same total, but the browser with three abandoned c
 with someone who never opened an e-mail. (On the generated 50k list more than half the subscribers had
 never bought and 15 % of those bought in the held-back future; the Spearman correlation of
 ``predicted_clv_365d`` with future revenue went from 0.386 to 0.428 with the weights, by hand.)
+
+The BG/NBD sees only the order history, so a customer who still opens, clicks and browses every week
+and one who has not opened anything for a year look alike when their orders do. Given a
+``purchase_probability_30d`` per person (serving passes the same purchase-propensity champion, which
+reads the engagement too), each buyer's expected orders, CLV and its interval are multiplied by that
+probability over the BG/NBD's own probability of at least one order in the next 30 days. ``p_alive``
+stays the BG/NBD's. The ratio is 1 where the two models agree, so the Gamma-Gamma spend and the
+BG/NBD's horizon shape stay, and the other model only moves the level. (50k list, by hand: the
+Spearman correlation with the held-back 180-day revenue went from 0.443 to 0.471, among past buyers
+from 0.425 to 0.485; the buyers' summed CLV moved by -4 %.)
 """
 
 from __future__ import annotations
@@ -76,23 +86,19 @@ class CustomerValueModel(BaseEstimator):
         self.mean_spend_ = mean_spend if np.isfinite(mean_spend) else float(summary.loc[repeat, "zbar"].mean())
         return self
 
-    def predict(self, orders: pd.DataFrame, cutoff, subscriber_keys, first_purchase_weight=None) -> pd.DataFrame:
+    def predict(self, orders: pd.DataFrame, cutoff, subscriber_keys, first_purchase_weight=None,
+                purchase_probability_30d=None) -> pd.DataFrame:
         """One row per key: ``subscriber_key`` and :data:`VALUE_COLUMNS` as of ``cutoff``.
 
         ``first_purchase_weight``: optional non-negative weights, one per key of ``subscriber_keys`` (same
-        order), sharing the first-purchase rate out among the non-buyers (see the module docstring);
-        None gives every non-buyer the list's rate."""
+        order), sharing the first-purchase rate out among the non-buyers; ``purchase_probability_30d``:
+        optional probabilities, one per key, of at least one purchase in the next 30 days from a model
+        that sees more than the order history, rescaling the buyers' forecasts (both: see the module
+        docstring). None leaves the non-buyers at the list's rate and the buyers at the BG/NBD's."""
         check_is_fitted(self, "bgnbd_")
         keys = subscriber_keys if hasattr(subscriber_keys, "__len__") else list(subscriber_keys)
-        weight = None
-        if first_purchase_weight is not None:
-            weight = np.asarray(first_purchase_weight, dtype=float).ravel()
-            if len(weight) != len(keys):
-                raise ValueError(f"first_purchase_weight has {len(weight)} values for {len(keys)} subscriber keys")
-            if not np.isfinite(weight).all() or (weight < 0).any():
-                raise ValueError("first_purchase_weight must be finite and non-negative")
-            weight = pd.Series(weight, index=np.asarray(keys))
-            weight = weight[~weight.index.duplicated()]
+        weight = _per_key(first_purchase_weight, keys, "first_purchase_weight", upper=np.inf)
+        prob = _per_key(purchase_probability_30d, keys, "purchase_probability_30d", upper=1.0)
         keys = pd.Index(pd.unique(np.asarray(keys)), name="subscriber_key")  # integer keys stay integers
         summary = self._summary(orders, cutoff)
         summary = summary.loc[keys.get_indexer(summary.index) >= 0]  # hash lookups (isin on strings is slow)
@@ -109,6 +115,16 @@ class CustomerValueModel(BaseEstimator):
             out.loc[summary.index, "predicted_clv_365d"] = res.clv
             out.loc[summary.index, "predicted_clv_365d_low"] = res.lower
             out.loc[summary.index, "predicted_clv_365d_high"] = res.upper
+            if prob is not None:
+                # the other model's chance of an order in 30 days over the BG/NBD's own; the forecasts
+                # carry the same factor p_alive, so a customer the BG/NBD takes for gone gets a finite
+                # forecast (where p_alive underflowed to 0 the forecasts are 0 and stay so)
+                own = res.p_alive * self.bgnbd_.probability_of_purchases_in(30.0, x, t_x, T, given_alive=True)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = prob.reindex(summary.index).to_numpy(float) / own
+                ratio = np.where(np.isfinite(ratio), ratio, 1.0)
+                for col in ("expected_orders_90d", *VALUE_COLUMNS[2:]):
+                    out.loc[summary.index, col] = out.loc[summary.index, col].to_numpy(float) * ratio
         never = np.ones(len(keys), dtype=bool)
         never[keys.get_indexer(summary.index)] = False
         rate = np.full(int(never.sum()), self.first_purchase_rate_)
@@ -119,3 +135,17 @@ class CustomerValueModel(BaseEstimator):
         out.loc[never, "expected_orders_90d"] = rate
         out.loc[never, "predicted_clv_365d"] = rate * 365.0 / self.horizon_days * self.mean_spend_
         return out.reset_index()
+
+
+def _per_key(values, keys, name: str, upper: float) -> pd.Series | None:
+    """``values`` (one per key, same order) as a Series on the keys' first occurrences, checked to be
+    finite and within [0, ``upper``]; None stays None."""
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=float).ravel()
+    if len(values) != len(keys):
+        raise ValueError(f"{name} has {len(values)} values for {len(keys)} subscriber keys")
+    if not np.isfinite(values).all() or (values < 0).any() or (values > upper).any():
+        raise ValueError(f"{name} must be finite and non-negative" + (f" and at most {upper:g}" if np.isfinite(upper) else ""))
+    out = pd.Series(values, index=np.asarray(keys))
+    return out[~out.index.duplicated()]

@@ -75,8 +75,10 @@ def score_all(champions: dict, current: dict[str, pd.DataFrame]) -> tuple[pd.Dat
     scores = pd.DataFrame({"subscriber_key": keys})
     scores["churn_probability"] = champions["churn"].model.predict_proba(profiles)[:, 1]
     purchase = champions["purchase"].model.predict_proba(profiles)[:, 1]
-    # non-buyers share the list's first-purchase rate in proportion to their purchase propensity
-    value = champions["clv"].model.predict(orders, as_of, rows, first_purchase_weight=purchase)
+    # non-buyers share the list's first-purchase rate in proportion to their purchase propensity; the
+    # buyers' forecasts are rescaled by it over the BG/NBD's own 30-day purchase probability
+    value = champions["clv"].model.predict(orders, as_of, rows, first_purchase_weight=purchase,
+                                           purchase_probability_30d=purchase)
     value = value.set_index("subscriber_key").reindex(rows)
     for col in value.columns:
         scores[col] = value[col].to_numpy(float)
