@@ -13,32 +13,15 @@ with window_bounds as (
     select
         {{ as_of_sql() }} as label_window_start,
         {{ dbt.dateadd('day', horizon, as_of_sql()) }} as label_window_end,
-        {{ dbt.dateadd('day', horizon - open_days, as_of_sql()) }} as last_send_at,
-        {{ dbt.dateadd('day', -7, as_of_sql()) }} as exposure_start
-),
-
-duplicates as (
-    select * from {{ ref('int_email_event_duplicates') }}
+        {{ dbt.dateadd('day', horizon - open_days, as_of_sql()) }} as last_send_at
 ),
 
 events as (
-    select
-        events.identity_id,
-        events.event_type,
-        events.occurred_at,
-        events.campaign_id,
-        (events.event_type = 'click'
-            or (events.event_type = 'open' and not coalesce(events.is_machine_open, false))) as is_real_engagement
-    from {{ ref('stg_email_events') }} as events
-    cross join window_bounds
-    left join duplicates
-        on events._file_seq = duplicates._file_seq
-        and events._line_number = duplicates._line_number
-    where duplicates._file_seq is null
-      and events.campaign_id is not null
-      -- 7 days before the window as well: those sends count towards the first sends' sends_prev_7d
-      and events.occurred_at > window_bounds.exposure_start
-      and events.occurred_at <= window_bounds.label_window_end
+    -- 7 days before the window as well: those sends count towards the first sends' sends_prev_7d
+    select *
+    from ({{ distinct_email_events(after=dbt.dateadd('day', -7, as_of_sql()),
+                                   until=dbt.dateadd('day', horizon, as_of_sql())) }}) as distinct_events
+    where campaign_id is not null
 ),
 
 sends_all as (

@@ -14,26 +14,8 @@ with window_bounds as (
         {{ dbt.dateadd('day', horizon, as_of_sql()) }} as label_window_end
 ),
 
-duplicates as (
-    select * from {{ ref('int_email_event_duplicates') }}
-),
-
 events as (
-    select
-        events.identity_id,
-        events.event_type,
-        events.occurred_at,
-        events.campaign_id,
-        (events.event_type = 'click'
-            or (events.event_type = 'open' and not coalesce(events.is_machine_open, false))) as is_real_engagement
-    from {{ ref('stg_email_events') }} as events
-    cross join window_bounds
-    left join duplicates
-        on events._file_seq = duplicates._file_seq
-        and events._line_number = duplicates._line_number
-    where duplicates._file_seq is null
-      and events.occurred_at > window_bounds.label_window_start
-      and events.occurred_at <= window_bounds.label_window_end
+    {{ distinct_email_events(after=as_of_sql(), until=dbt.dateadd('day', horizon, as_of_sql())) }}
 ),
 
 orders_ranked as (
