@@ -146,6 +146,7 @@ def _per_key(values, keys, name: str, upper: float) -> pd.Series | None:
     if len(values) != len(keys):
         raise ValueError(f"{name} has {len(values)} values for {len(keys)} subscriber keys")
     if not np.isfinite(values).all() or (values < 0).any() or (values > upper).any():
-        raise ValueError(f"{name} must be finite and non-negative" + (f" and at most {upper:g}" if np.isfinite(upper) else ""))
+        bound = f" and at most {upper:g}" if np.isfinite(upper) else ""
+        raise ValueError(f"{name} must be finite and non-negative{bound}")
     out = pd.Series(values, index=np.asarray(keys))
     return out[~out.index.duplicated()]
