@@ -8,7 +8,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from orchestration import model_registry as registry
+from orchestration.assets.scoring_models import registered_name
 from orchestration.cli import main, run_everything
+from orchestration.scoring_data import load_current
 from orchestration.settings import load_settings
 from orchestration.warehouse import connect
 
@@ -53,11 +56,31 @@ def _score_checks(settings, n):
         assert len(values) > 0 and values.between(0, 1).all(), col
     assert scores["best_send_hour_local"].dropna().between(0, 23).all()
     assert (scores["predicted_clv_365d"].dropna() >= 0).all()
+    _value_checks(settings, scores)
     out = settings.data_dir / "audience.csv"  # holds addresses: not among the serving files scanned below
     assert main(["audience", "--topic", topic, "--offer", offer, "--size", "10%", "--out", str(out)]) == 0
     audience = pd.read_csv(out)
     assert 0 < len(audience) <= len(mailable) // 10 + 1
     assert set(audience["email"]) <= mailable
+
+
+def _value_checks(settings, scores):
+    """Customers' expected orders are the value champion's, rescaled by the purchase champion's
+    probability (and differ from the value champion's alone), the never-buyers' shared out by it."""
+    registry.configure(settings)
+    value = registry.champion(registered_name("clv")).model
+    current = load_current(settings.warehouse)
+    profiles, orders = current["profiles"], current["orders"].rename(columns={"subscriber_row": "subscriber_key"})
+    served = scores.set_index("subscriber_key").reindex(profiles["subscriber_key"])
+    p = served["purchase_probability_30d"].to_numpy(float)
+    rows, as_of = range(len(profiles)), pd.Timestamp(profiles["as_of"].max())
+    alone = value.predict(orders, as_of, rows)["expected_orders_90d"].to_numpy(float)
+    both = value.predict(orders, as_of, rows, first_purchase_weight=p,
+                         purchase_probability_30d=p)["expected_orders_90d"].to_numpy(float)
+    buyers = served["p_alive"].notna().to_numpy()
+    assert buyers.sum() > 20
+    assert served["expected_orders_90d"].to_numpy(float) == pytest.approx(both, rel=1e-9, abs=1e-12)
+    assert not (both[buyers] == pytest.approx(alone[buyers], rel=1e-3))
 
 
 READER = """
