@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from orchestration import model_registry as registry
-from orchestration.assets.scoring_models import registered_name
 from orchestration.cli import main, run_everything
 from orchestration.scoring_data import load_current
 from orchestration.settings import load_settings
@@ -67,6 +66,8 @@ def _score_checks(settings, n):
 def _value_checks(settings, scores):
     """Customers' expected orders are the value champion's, rescaled by the purchase champion's
     probability (and differ from the value champion's alone), the never-buyers' shared out by it."""
+    from orchestration.assets.scoring_models import registered_name  # the asset modules need the manifest
+
     registry.configure(settings)
     value = registry.champion(registered_name("clv")).model
     current = load_current(settings.warehouse)
