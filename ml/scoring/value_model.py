@@ -109,22 +109,21 @@ class CustomerValueModel(BaseEstimator):
                                           months=self.clv_months, annual_discount_rate=self.annual_discount_rate,
                                           time_unit="D", interval=self.interval, n_samples=self.n_samples,
                                           random_state=self.random_state)
-            out.loc[summary.index, "p_alive"] = res.p_alive
-            out.loc[summary.index, "expected_orders_90d"] = self.bgnbd_.conditional_expected_purchases(
-                float(self.horizon_days), x, t_x, T)
-            out.loc[summary.index, "predicted_clv_365d"] = res.clv
-            out.loc[summary.index, "predicted_clv_365d_low"] = res.lower
-            out.loc[summary.index, "predicted_clv_365d_high"] = res.upper
+            ratio = 1.0
             if prob is not None:
-                # the other model's chance of an order in 30 days over the BG/NBD's own; the forecasts
-                # carry the same factor p_alive, so a customer the BG/NBD takes for gone gets a finite
-                # forecast (where p_alive underflowed to 0 the forecasts are 0 and stay so)
+                # the other model's chance of an order in 30 days over the BG/NBD's own (its p_alive
+                # times the chance given alive, reusing the p_alive computed above); where p_alive
+                # underflowed to 0 the forecasts are 0 and stay so
                 own = res.p_alive * self.bgnbd_.probability_of_purchases_in(30.0, x, t_x, T, given_alive=True)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = prob.reindex(summary.index).to_numpy(float) / own
                 ratio = np.where(np.isfinite(ratio), ratio, 1.0)
-                for col in ("expected_orders_90d", *VALUE_COLUMNS[2:]):
-                    out.loc[summary.index, col] = out.loc[summary.index, col].to_numpy(float) * ratio
+            out.loc[summary.index, "p_alive"] = res.p_alive
+            out.loc[summary.index, "expected_orders_90d"] = ratio * self.bgnbd_.conditional_expected_purchases(
+                float(self.horizon_days), x, t_x, T)
+            out.loc[summary.index, "predicted_clv_365d"] = ratio * res.clv
+            out.loc[summary.index, "predicted_clv_365d_low"] = ratio * res.lower
+            out.loc[summary.index, "predicted_clv_365d_high"] = ratio * res.upper
         never = np.ones(len(keys), dtype=bool)
         never[keys.get_indexer(summary.index)] = False
         rate = np.full(int(never.sum()), self.first_purchase_rate_)
