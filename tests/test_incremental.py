@@ -24,13 +24,15 @@ from orchestration.warehouse import connect
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_landing"
 AS_OF = "2026-04-01T00:00:00"
 
-# A second delivery of e-mail events (lines 2-6 of the file; line 1 is the header):
+# A second delivery of e-mail events (lines 2-7 of the file; line 1 is the header; line 7 is a late
+# open of bob's, earlier than the 23:10 open already loaded):
 DAY2 = """email,event_type,occurred_at,campaign_id,is_machine_open,device,event_id
 ann@example.com,open,2026-03-01T19:30:00Z,c1,false,mobile,
 bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
 bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
 eve@example.com,open,2026-03-15T12:00:00Z,c2,false,mobile,x-1
 eve@example.com,open,2026-03-15T12:05:00Z,c2,false,tablet,x-1
+bob@example.com,open,2026-03-15T20:00:00Z,c2,false,desktop,
 """
 
 
@@ -38,6 +40,14 @@ def _profiles_run(full_refresh: bool = False):
     result = run_everything(load_settings(), instance=dg.DagsterInstance.ephemeral(),
                             job_name="mailsift_profiles", full_refresh=full_refresh)
     assert result.success
+
+
+def _firsts(con) -> dict[tuple[str, str], tuple]:
+    """intermediate.int_email_send_firsts by (address, send_key): first sent, real open, click, unsubscribe."""
+    rows = con.execute(
+        "SELECT i.email, f.send_key, f.first_sent_at, f.first_real_open_at, f.first_click_at, f.first_unsubscribe_at "
+        "FROM intermediate.int_email_send_firsts f JOIN intermediate.int_identities i USING (identity_id)").fetchall()
+    return {(email, key): tuple(rest) for email, key, *rest in rows}
 
 
 def _duplicates(con) -> list[tuple[str, int]]:
@@ -61,26 +71,53 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
         bob_clicks = con.execute(
             "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
             "WHERE d.email = 'bob@example.com'").fetchone()[0]
+        firsts = _firsts(con)
+        engagements = con.execute(
+            "SELECT i.email, e.campaign_id, e.first_engaged_at FROM intermediate.int_email_engagements e "
+            "JOIN intermediate.int_identities i USING (identity_id) WHERE e.campaign_id IS NOT NULL ORDER BY 1, 2"
+        ).fetchall()
     assert bob_clicks == 0
+    ts = pd.Timestamp
+    # every event loaded, as_of or not: ann opened c2 on 2 April, after as_of (1 April)
+    assert firsts[("ann@example.com", "c:c1")] == (ts("2026-03-01 10:00"), ts("2026-03-01 19:30"),
+                                                   ts("2026-03-01 19:31"), None)
+    assert firsts[("ann@example.com", "c:c2")] == (ts("2026-03-15 10:00"), ts("2026-04-02 10:00"), None, None)
+    assert firsts[("bob@example.com", "c:c2")] == (ts("2026-03-15 10:00"), ts("2026-03-15 23:10"), None, None)
+    assert firsts[("eve@example.com", "d:2026-01-10")] == (None, None, None, ts("2026-01-10"))
+    assert len(firsts) == 9  # ann c1-c3, bob c2, dan c1 and his unsubscribe day, eve c1, c2 and hers
+    # ... and its readers keep only what happened up to as_of: ann's c2 open is not an engagement yet
+    assert engagements == [("ann@example.com", "c1", ts("2026-03-01 19:30")),
+                           ("bob@example.com", "c2", ts("2026-03-15 23:10"))]
 
     (tiny.landing_dir / "email_events" / "day2.csv").write_text(DAY2)
     _profiles_run()
     with connect(tiny.warehouse, read_only=True) as con:
         keys = con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0]
         incremental = _duplicates(con)
+        firsts_incremental = _firsts(con)
         bob_clicks = con.execute(
             "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
             "WHERE d.email = 'bob@example.com'").fetchone()[0]
-    # the second run appended the 5 new rows only; 3 of them repeat an earlier event: line 2 repeats
+    # the second run appended the 6 new rows only; 3 of them repeat an earlier event: line 2 repeats
     # events.csv line 8 (an older file), line 4 repeats line 3 (same batch), line 6 repeats line 5's event_id
-    assert keys == first_keys + 5
+    assert keys == first_keys + 6
     assert incremental == [("email_events/day2.csv", 2), ("email_events/day2.csv", 4),
                            ("email_events/day2.csv", 6), ("email_events/events.csv", 9)]
     assert bob_clicks == 1  # his new click, counted once
+    # the new events merged into the sends they touch: bob's click and earlier open, eve's first open
+    # (12:00; the 12:05 row repeats its event_id); ann's repeated open changes nothing
+    assert firsts_incremental[("bob@example.com", "c:c2")] == (ts("2026-03-15 10:00"), ts("2026-03-15 20:00"),
+                                                               ts("2026-03-16 08:00"), None)
+    assert firsts_incremental[("eve@example.com", "c:c2")] == (ts("2026-03-15 10:00"), ts("2026-03-15 12:00"),
+                                                               None, None)
+    assert {k: v for k, v in firsts_incremental.items() if k[0] != "bob@example.com" and k != ("eve@example.com", "c:c2")} \
+        == {k: v for k, v in firsts.items() if k[0] != "bob@example.com" and k != ("eve@example.com", "c:c2")}
+    assert len(firsts_incremental) == 9
 
     _profiles_run(full_refresh=True)
     with connect(tiny.warehouse, read_only=True) as con:
         assert _duplicates(con) == incremental
+        assert _firsts(con) == firsts_incremental
         assert con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0] == keys
 
 

@@ -26,3 +26,14 @@
 {% macro safe_divide(numerator, denominator) -%}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
 {%- endmacro %}
+
+
+{# NULL-safe earlier / later of two values: the other one when either is NULL (least() and greatest()
+   return NULL on a NULL argument on some engines). #}
+{% macro earliest(a, b) -%}
+    case when {{ a }} is null then {{ b }} when {{ b }} is null or {{ a }} <= {{ b }} then {{ a }} else {{ b }} end
+{%- endmacro %}
+
+{% macro latest(a, b) -%}
+    case when {{ a }} is null then {{ b }} when {{ b }} is null or {{ a }} >= {{ b }} then {{ a }} else {{ b }} end
+{%- endmacro %}

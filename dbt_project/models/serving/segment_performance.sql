@@ -22,28 +22,19 @@ campaigns as (
     where sent_at <= {{ as_of_sql() }}
 ),
 
-recipient_events as (
-    -- one pass over the events: who was sent each campaign, and who unsubscribed from it
-    select
-        events.identity_id,
-        events.campaign_id,
-        max(case when events.event_type = 'sent' then 1 else 0 end) as was_sent,
-        max(case when events.event_type = 'unsubscribe' then 1 else 0 end) as unsubscribed
-    from {{ ref('int_email_events') }} as events
-    inner join campaigns
-        on events.campaign_id = campaigns.campaign_id
-    where events.event_type in ('sent', 'unsubscribe')
-    group by events.identity_id, events.campaign_id
-),
-
 sends as (
-    select identity_id, campaign_id, unsubscribed from recipient_events where was_sent = 1
-),
-
-engagements as (
-    select identity_id, campaign_id, first_real_open_at, first_click_at
-    from {{ ref('int_email_engagements') }}
-    where campaign_id is not null
+    -- who was sent each campaign, and whether they unsubscribed from it and really opened or clicked
+    -- it (up to as_of): one row of int_email_send_firsts per recipient, no pass over the events
+    select
+        firsts.identity_id,
+        firsts.campaign_id,
+        case when firsts.first_unsubscribe_at <= {{ as_of_sql() }} then 1 else 0 end as unsubscribed,
+        case when firsts.first_real_open_at <= {{ as_of_sql() }} then 1 else 0 end as opened,
+        case when firsts.first_click_at <= {{ as_of_sql() }} then 1 else 0 end as clicked
+    from {{ ref('int_email_send_firsts') }} as firsts
+    inner join campaigns
+        on firsts.campaign_id = campaigns.campaign_id
+    where firsts.first_sent_at <= {{ as_of_sql() }}
 ),
 
 clicks as (
@@ -86,8 +77,8 @@ per_send as (
         members.macro_segment_id,
         members.micro_segment_id,
         sends.campaign_id,
-        case when engagements.first_real_open_at is not null then 1 else 0 end as opened,
-        case when engagements.first_click_at is not null then 1 else 0 end as clicked,
+        sends.opened,
+        sends.clicked,
         sends.unsubscribed,
         coalesce(attributed.orders, 0) as orders,
         coalesce(attributed.revenue, 0) as revenue
@@ -96,9 +87,6 @@ per_send as (
         on sends.identity_id = identities.identity_id
     inner join members
         on identities.subscriber_key = members.subscriber_key
-    left join engagements
-        on sends.identity_id = engagements.identity_id
-        and sends.campaign_id = engagements.campaign_id
     left join attributed
         on sends.identity_id = attributed.identity_id
         and sends.campaign_id = attributed.campaign_id
