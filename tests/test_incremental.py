@@ -24,8 +24,9 @@ from orchestration.warehouse import connect
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_landing"
 AS_OF = "2026-04-01T00:00:00"
 
-# A second delivery of e-mail events (lines 2-7 of the file; line 1 is the header; line 7 is a late
-# open of bob's, earlier than the 23:10 open already loaded):
+# A second delivery of e-mail events (lines 2-8 of the file; line 1 is the header; line 7 is a late
+# open of bob's, earlier than the 23:10 open already loaded; line 8 is the first event of an address
+# never seen before, zoe's):
 DAY2 = """email,event_type,occurred_at,campaign_id,is_machine_open,device,event_id
 ann@example.com,open,2026-03-01T19:30:00Z,c1,false,mobile,
 bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
@@ -33,6 +34,7 @@ bob@example.com,click,2026-03-16T08:00:00Z,c2,,desktop,
 eve@example.com,open,2026-03-15T12:00:00Z,c2,false,mobile,x-1
 eve@example.com,open,2026-03-15T12:05:00Z,c2,false,tablet,x-1
 bob@example.com,open,2026-03-15T20:00:00Z,c2,false,desktop,
+zoe@example.com,click,2026-03-16T09:00:00Z,c2,,mobile,
 """
 
 
@@ -48,6 +50,12 @@ def _firsts(con) -> dict[tuple[str, str], tuple]:
         "SELECT i.email, f.send_key, f.first_sent_at, f.first_real_open_at, f.first_click_at, f.first_unsubscribe_at "
         "FROM intermediate.int_email_send_firsts f JOIN intermediate.int_identities i USING (identity_id)").fetchall()
     return {(email, key): tuple(rest) for email, key, *rest in rows}
+
+
+def _incremental_tables(con) -> dict[str, list[tuple]]:
+    """Every row of the incremental tables a day of events is merged into (to compare with a full build)."""
+    return {t: sorted(con.execute(f"SELECT * FROM intermediate.{t}").fetchall(), key=repr)
+            for t in ("int_identities", "int_email_engagement_events", "int_email_send_firsts")}
 
 
 def _duplicates(con) -> list[tuple[str, int]]:
@@ -76,6 +84,8 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
             "SELECT i.email, e.campaign_id, e.first_engaged_at FROM intermediate.int_email_engagements e "
             "JOIN intermediate.int_identities i USING (identity_id) WHERE e.campaign_id IS NOT NULL ORDER BY 1, 2"
         ).fetchall()
+        identities = con.execute("SELECT count(*) FROM intermediate.int_identities").fetchone()[0]
+        engagement_events = con.execute("SELECT count(*) FROM intermediate.int_email_engagement_events").fetchone()[0]
     assert bob_clicks == 0
     ts = pd.Timestamp
     # every event loaded, as_of or not: ann opened c2 on 2 April, after as_of (1 April)
@@ -95,12 +105,19 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
         keys = con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0]
         incremental = _duplicates(con)
         firsts_incremental = _firsts(con)
+        tables_incremental = _incremental_tables(con)
+        zoe = con.execute("SELECT in_email_events, in_subscribers FROM intermediate.int_identities "
+                          "WHERE email = 'zoe@example.com'").fetchall()
         bob_clicks = con.execute(
             "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
             "WHERE d.email = 'bob@example.com'").fetchone()[0]
-    # the second run appended the 6 new rows only; 3 of them repeat an earlier event: line 2 repeats
+    # the second run appended the 7 new rows only; 3 of them repeat an earlier event: line 2 repeats
     # events.csv line 8 (an older file), line 4 repeats line 3 (same batch), line 6 repeats line 5's event_id
-    assert keys == first_keys + 6
+    assert keys == first_keys + 7
+    # the other 4 are opens and clicks (bob's click and open, eve's open, zoe's click); zoe is a new address
+    assert len(tables_incremental["int_email_engagement_events"]) == engagement_events + 4
+    assert len(tables_incremental["int_identities"]) == identities + 1
+    assert zoe == [(True, False)]
     assert incremental == [("email_events/day2.csv", 2), ("email_events/day2.csv", 4),
                            ("email_events/day2.csv", 6), ("email_events/events.csv", 9)]
     assert bob_clicks == 1  # his new click, counted once
@@ -110,14 +127,25 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
                                                                ts("2026-03-16 08:00"), None)
     assert firsts_incremental[("eve@example.com", "c:c2")] == (ts("2026-03-15 10:00"), ts("2026-03-15 12:00"),
                                                                None, None)
-    assert {k: v for k, v in firsts_incremental.items() if k[0] != "bob@example.com" and k != ("eve@example.com", "c:c2")} \
-        == {k: v for k, v in firsts.items() if k[0] != "bob@example.com" and k != ("eve@example.com", "c:c2")}
-    assert len(firsts_incremental) == 9
+    assert firsts_incremental[("zoe@example.com", "c:c2")] == (None, None, ts("2026-03-16 09:00"), None)
+    touched = {"bob@example.com", "zoe@example.com"}
+    assert {k: v for k, v in firsts_incremental.items() if k[0] not in touched and k != ("eve@example.com", "c:c2")} \
+        == {k: v for k, v in firsts.items() if k[0] not in touched and k != ("eve@example.com", "c:c2")}
+    assert len(firsts_incremental) == 10
 
     _profiles_run(full_refresh=True)
     with connect(tiny.warehouse, read_only=True) as con:
         assert _duplicates(con) == incremental
         assert _firsts(con) == firsts_incremental
+        assert _incremental_tables(con) == tables_incremental
+
+    # a warehouse built when int_identities was a plain table (no _file_seq): the next run reads every
+    # row once, as a full build, and the column is back
+    with connect(tiny.warehouse) as con:
+        con.execute("ALTER TABLE intermediate.int_identities DROP COLUMN _file_seq")
+    _profiles_run()
+    with connect(tiny.warehouse, read_only=True) as con:
+        assert _incremental_tables(con) == tables_incremental
         assert con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0] == keys
 
 

@@ -4,8 +4,8 @@
 -- time zone (var default_timezone for addresses that are not subscribers).
 with engagement_events as (
     select identity_id, event_type, occurred_at, device, is_machine_open, is_real_engagement
-    from {{ ref('int_email_events') }}
-    where event_type in ('open', 'click')
+    from {{ ref('int_email_engagement_events') }}
+    where occurred_at <= {{ as_of_sql() }}
 ),
 
 subscribers as (

@@ -1,8 +1,8 @@
 -- Long-format affinity per subscriber: dimension x value with its evidence and a smoothed rate.
 --
 -- content_topic, offer_type, discount (is the campaign a discount campaign: 'discount' /
--- 'no_discount'): sends = the subscriber's sends of campaigns with that value, clicks = those sends
--- that were clicked; click_rate_smoothed = (clicks + k * list rate for that value) / (sends + k);
+-- 'no_discount'): sends = the campaigns with that value sent to the subscriber (each once), clicks =
+-- those sends that were clicked; click_rate_smoothed = (clicks + k * list rate for that value) / (sends + k);
 -- lift = (clicks + 1) / (expected clicks + 1), expected clicks = sends * the subscriber's own overall
 -- click rate (clicked sends / sends, all campaigns): observed vs expected with one pseudo-click, so a
 -- value without evidence, or a subscriber who clicks everything alike, sits at 1.
@@ -28,44 +28,40 @@ campaigns as (
 {%- do pivots.append(('discount', 'discount', 'campaigns.is_discount')) %}
 {%- do pivots.append(('discount', 'no_discount', 'not campaigns.is_discount')) %}
 
-sends_wide as (
+evidence_wide as (
+    -- one pass over the sends (int_email_send_firsts: a campaign sent to the address counts once, its
+    -- click once, both up to as_of)
     select
-        events.identity_id
+        firsts.identity_id
         {%- for dimension, value, condition in pivots %},
-        count(case when {{ condition }} then 1 end) as sends_{{ loop.index }}
+        count(case when firsts.sent and {{ condition }} then 1 end) as sends_{{ loop.index }},
+        count(case when firsts.clicked and {{ condition }} then 1 end) as clicks_{{ loop.index }}
         {%- endfor %}
-    from {{ ref('int_email_events') }} as events
+    from (
+        select
+            identity_id,
+            campaign_id,
+            coalesce(first_sent_at <= {{ as_of_sql() }}, false) as sent,
+            coalesce(first_click_at <= {{ as_of_sql() }}, false) as clicked
+        from {{ ref('int_email_send_firsts') }}
+        where campaign_id is not null
+    ) as firsts
     inner join campaigns
-        on events.campaign_id = campaigns.campaign_id
-    where events.event_type = 'sent'
-    group by events.identity_id
-),
-
-clicks_wide as (
-    select
-        engagements.identity_id
-        {%- for dimension, value, condition in pivots %},
-        count(case when {{ condition }} then 1 end) as clicks_{{ loop.index }}
-        {%- endfor %}
-    from {{ ref('int_email_engagements') }} as engagements
-    inner join campaigns
-        on engagements.campaign_id = campaigns.campaign_id
-    where engagements.first_click_at is not null
-    group by engagements.identity_id
+        on firsts.campaign_id = campaigns.campaign_id
+    where firsts.sent or firsts.clicked
+    group by firsts.identity_id
 ),
 
 wide as (
     select
         subscribers.identity_id
         {%- for dimension, value, condition in pivots %},
-        coalesce(sends_wide.sends_{{ loop.index }}, 0) as sends_{{ loop.index }},
-        coalesce(clicks_wide.clicks_{{ loop.index }}, 0) as clicks_{{ loop.index }}
+        coalesce(evidence_wide.sends_{{ loop.index }}, 0) as sends_{{ loop.index }},
+        coalesce(evidence_wide.clicks_{{ loop.index }}, 0) as clicks_{{ loop.index }}
         {%- endfor %}
     from subscribers
-    left join sends_wide
-        on subscribers.identity_id = sends_wide.identity_id
-    left join clicks_wide
-        on subscribers.identity_id = clicks_wide.identity_id
+    left join evidence_wide
+        on subscribers.identity_id = evidence_wide.identity_id
 ),
 
 campaign_dimensions as (
@@ -82,39 +78,26 @@ campaign_dimensions as (
 {%- else %}
 {#- Generic path (many distinct values, or compiled before int_campaigns exists): GROUP BY. #}
 
-sends as (
+evidence as (
+    -- one pass over the sends (int_email_send_firsts: a campaign sent to the address counts once, its
+    -- click once, both up to as_of)
     select
-        events.identity_id,
+        firsts.identity_id,
         campaigns.content_topic,
         campaigns.offer_type,
         campaigns.is_discount,
-        count(*) as sends,
-        0 as clicks
-    from {{ ref('int_email_events') }} as events
+        count(case when firsts.first_sent_at <= {{ as_of_sql() }} then 1 end) as sends,
+        count(case when firsts.first_click_at <= {{ as_of_sql() }} then 1 end) as clicks
+    from {{ ref('int_email_send_firsts') }} as firsts
     inner join campaigns
-        on events.campaign_id = campaigns.campaign_id
-    where events.event_type = 'sent'
-    group by events.identity_id, campaigns.content_topic, campaigns.offer_type, campaigns.is_discount
-),
-
-clicks as (
-    select
-        engagements.identity_id,
-        campaigns.content_topic,
-        campaigns.offer_type,
-        campaigns.is_discount,
-        0 as sends,
-        count(*) as clicks
-    from {{ ref('int_email_engagements') }} as engagements
-    inner join campaigns
-        on engagements.campaign_id = campaigns.campaign_id
-    where engagements.first_click_at is not null
-    group by engagements.identity_id, campaigns.content_topic, campaigns.offer_type, campaigns.is_discount
+        on firsts.campaign_id = campaigns.campaign_id
+    where firsts.first_sent_at <= {{ as_of_sql() }} or firsts.first_click_at <= {{ as_of_sql() }}
+    group by firsts.identity_id, campaigns.content_topic, campaigns.offer_type, campaigns.is_discount
 ),
 
 by_campaign_kind as (
     select identity_id, content_topic, offer_type, is_discount, sum(sends) as sends, sum(clicks) as clicks
-    from (select * from sends union all select * from clicks) as evidence
+    from evidence
     where identity_id in (select identity_id from subscribers)
     group by identity_id, content_topic, offer_type, is_discount
 ),
@@ -182,8 +165,8 @@ campaign_rows as (
 
 category_interactions as (
     select identity_id, link_category as category, count(*) as interactions
-    from {{ ref('int_email_events') }}
-    where event_type = 'click' and link_category is not null
+    from {{ ref('int_email_engagement_events') }}
+    where event_type = 'click' and link_category is not null and occurred_at <= {{ as_of_sql() }}
     group by identity_id, link_category
     union all
     select orders.identity_id, items.category, count(*)

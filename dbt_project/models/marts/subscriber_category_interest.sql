@@ -17,8 +17,8 @@ with evidence as (
     where orders.is_purchase and items.category is not null
     union all
     select identity_id, link_category as category, 0 as web_events, 0 as order_lines, 1 as link_clicks
-    from {{ ref('int_email_events') }}
-    where event_type = 'click' and link_category is not null
+    from {{ ref('int_email_engagement_events') }}
+    where event_type = 'click' and link_category is not null and occurred_at <= {{ as_of_sql() }}
 ),
 
 per_identity as (

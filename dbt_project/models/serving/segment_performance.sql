@@ -39,8 +39,8 @@ sends as (
 
 clicks as (
     select distinct identity_id, campaign_id, occurred_at as clicked_at
-    from {{ ref('int_email_events') }}
-    where event_type = 'click' and campaign_id is not null
+    from {{ ref('int_email_engagement_events') }}
+    where event_type = 'click' and campaign_id is not null and occurred_at <= {{ as_of_sql() }}
 ),
 
 orders as (
