@@ -133,3 +133,18 @@
 {% macro default__count_in_preceding_days(partition_by, order_by, days) -%}
     {{ exceptions.raise_compiler_error("count_in_preceding_days is not implemented for " ~ adapter.type()) }}
 {%- endmacro %}
+
+
+{#
+  Incremental strategy of the models that replace the rows a run touches by their unique_key
+  (int_identities, int_email_send_firsts, the two serving history tables): DuckDB deletes and
+  re-inserts them; Spark (Delta) would MERGE on the same key.
+#}
+{% macro upsert_strategy() -%}
+    {{ return(adapter.dispatch('upsert_strategy', 'mailsift')()) }}
+{%- endmacro %}
+{% macro duckdb__upsert_strategy() -%} {{ return('delete+insert') }} {%- endmacro %}
+{% macro spark__upsert_strategy() -%} {{ return('merge') }} {%- endmacro %}
+{% macro default__upsert_strategy() -%}
+    {{ exceptions.raise_compiler_error("upsert_strategy is not implemented for " ~ adapter.type()) }}
+{%- endmacro %}

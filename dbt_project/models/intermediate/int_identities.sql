@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=upsert_strategy(),
     unique_key='identity_id',
     on_schema_change='append_new_columns'
 ) }}

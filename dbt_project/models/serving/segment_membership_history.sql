@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=upsert_strategy(),
     unique_key=['subscriber_key', 'valid_from'],
     on_schema_change='append_new_columns',
     full_refresh=false
