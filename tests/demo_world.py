@@ -18,10 +18,14 @@ from pathlib import Path
 
 import pytest
 
-# Small enough to run in a few minutes; with this seed the segmentation passes
+# Small enough to run in a few minutes; with this seed and salt the segmentation passes
 # its quality gates (500 subscribers fail the bootstrap-stability gate, and nothing is served).
 SUBSCRIBERS = 1000
 SEED = 5
+# A fixed salt: subscriber_key, and so the order every model reads the profiles in, is the same in every
+# run. With a fresh random salt the 1,000-row segmentation's bootstrap stability moved around the 0.75 gate
+# (0.742 in one clean-clone CI run: nothing was assigned and the world's tests errored).
+SALT = "mailsift-demo-world-fixed-test-salt-0005"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ def build_demo_world(root: Path, subscribers: int = SUBSCRIBERS, seed: int = SEE
             mp.setenv(name, value)
         mp.delenv("MAILSIFT_AS_OF", raising=False)
         landing = Path(env["MAILSIFT_LANDING_DIR"])
+        Path(env["MAILSIFT_SALT_FILE"]).write_text(SALT + "\n")
         assert main(["generate", "--subscribers", str(subscribers), "--seed", str(seed),
                      "--out", str(landing)]) == 0
         cutoff, delivery = hold_back(landing, days=1)
