@@ -1,4 +1,14 @@
 {#
+  file_watermark(): the highest landing file (`_file_seq`) an incremental model already holds, -1 when
+  it holds none -- the one definition of "files loaded since the last run" for every file-by-file model
+  (a run reads the rows whose `_file_seq` is above it).
+#}
+{% macro file_watermark() -%}
+    (select coalesce(max(_file_seq), -1) from {{ this }})
+{%- endmacro %}
+
+
+{#
   event_keys(relation, id_column, content_columns)
 
   The body of an incremental model holding one row per raw event row -- (identity_id, _file_seq,
@@ -31,7 +41,7 @@
             end as dedupe_hash
         from {{ relation }}
         {% if is_incremental() -%}
-        where _file_seq > (select coalesce(max(_file_seq), -1) from {{ this }})
+        where _file_seq > {{ mailsift.file_watermark() }}
         {%- endif %}
     ),
 
@@ -115,6 +125,6 @@
     from {{ keys_relation }}
     where is_duplicate
     {% if is_incremental() -%}
-      and _file_seq > (select coalesce(max(_file_seq), -1) from {{ this }})
+      and _file_seq > {{ mailsift.file_watermark() }}
     {%- endif %}
 {%- endmacro %}

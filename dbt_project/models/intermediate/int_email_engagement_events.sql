@@ -18,5 +18,5 @@ select
 from ({{ distinct_email_events() }}) as events
 where event_type in ('open', 'click')
 {% if is_incremental() -%}
-  and _file_seq > (select coalesce(max(_file_seq), -1) from {{ this }})
+  and _file_seq > {{ file_watermark() }}
 {%- endif %}

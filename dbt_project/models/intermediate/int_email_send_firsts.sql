@@ -27,7 +27,7 @@ with new_events as (
     from ({{ distinct_email_events() }}) as events
     where event_type in ('sent', 'open', 'click', 'unsubscribe')
     {% if is_incremental() -%}
-      and _file_seq > (select coalesce(max(_file_seq), -1) from {{ this }})
+      and _file_seq > {{ file_watermark() }}
     {%- endif %}
 ),
 

@@ -14,8 +14,7 @@
 -- every address (the column is added then).
 {%- set merge = is_incremental() and execute
     and '_file_seq' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
-{%- set since = "(select coalesce(max(_file_seq), -1) from " ~ this ~ ")" %}
-{%- set new_rows = (" where _file_seq > " ~ since) if merge else "" %}
+{%- set new_rows = (" where _file_seq > " ~ file_watermark()) if merge else "" %}
 with addresses as (
     select email, 1 as in_subscribers, 0 as in_email_events, 0 as in_orders,
         0 as in_web_events, 0 as in_preferences, max(_file_seq) as _file_seq
@@ -39,7 +38,7 @@ with addresses as (
     from (
         select email_as_given, max(_file_seq) as _file_seq
         from {{ ref('stg_web_events') }}
-        where email_as_given is not null{% if merge %} and _file_seq > {{ since }}{% endif %}
+        where email_as_given is not null{% if merge %} and _file_seq > {{ file_watermark() }}{% endif %}
         group by email_as_given
     ) as written
     group by {{ normalize_email('email_as_given') }}
