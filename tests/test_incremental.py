@@ -37,6 +37,18 @@ bob@example.com,open,2026-03-15T20:00:00Z,c2,false,desktop,
 zoe@example.com,click,2026-03-16T09:00:00Z,c2,,mobile,
 """
 
+# ... and of orders and order lines: ann's o2 restated as refunded, a new order o4 of bob's (placed before
+# as_of) with two lines, and a re-export of o1's lines (one line, two units; the first delivery had none)
+DAY2_ORDERS = """order_id,email,ordered_at,total_amount,discount_amount,status
+o2,ann@example.com,2026-03-10T00:00:00Z,50.00,10,refunded
+o4,bob@example.com,2026-03-20T00:00:00Z,30.00,0,completed
+"""
+DAY2_ITEMS = """order_id,product_id,category,quantity,unit_price,product_name
+o4,p1,home,1,10.00,Lamp
+o4,p2,books,2,10.00,Novel
+o1,p3,home,2,50.00,Rug
+"""
+
 
 def _profiles_run(full_refresh: bool = False):
     result = run_everything(load_settings(), instance=dg.DagsterInstance.ephemeral(),
@@ -55,7 +67,16 @@ def _firsts(con) -> dict[tuple[str, str], tuple]:
 def _incremental_tables(con) -> dict[str, list[tuple]]:
     """Every row of the incremental tables a day of events is merged into (to compare with a full build)."""
     return {t: sorted(con.execute(f"SELECT * FROM intermediate.{t}").fetchall(), key=repr)
-            for t in ("int_identities", "int_email_engagement_events", "int_email_send_firsts")}
+            for t in ("int_identities", "int_email_engagement_events", "int_email_send_firsts", "int_orders_latest",
+                      "int_order_items")}
+
+
+def _orders(con) -> dict[str, tuple]:
+    """intermediate.int_orders (placed up to as_of) by order id: address, status, purchase?, lines, units, categories."""
+    rows = con.execute(
+        "SELECT o.order_id, i.email, o.status, o.is_purchase, o.line_count, o.item_count, o.categories "
+        "FROM intermediate.int_orders o JOIN intermediate.int_identities i USING (identity_id)").fetchall()
+    return {order_id: tuple(rest) for order_id, *rest in rows}
 
 
 def _duplicates(con) -> list[tuple[str, int]]:
@@ -86,7 +107,13 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
         ).fetchall()
         identities = con.execute("SELECT count(*) FROM intermediate.int_identities").fetchone()[0]
         engagement_events = con.execute("SELECT count(*) FROM intermediate.int_email_engagement_events").fetchone()[0]
+        orders = _orders(con)
+        latest_orders = con.execute("SELECT count(*) FROM intermediate.int_orders_latest").fetchone()[0]
     assert bob_clicks == 0
+    # o1 delivered twice (the same record), o3 placed after as_of: in int_orders_latest, not int_orders
+    assert orders == {"o1": ("ann@example.com", "completed", True, 0, 0, None),
+                      "o2": ("ann@example.com", "completed", True, 0, 0, None)}
+    assert latest_orders == 3
     ts = pd.Timestamp
     # every event loaded, as_of or not: ann opened c2 on 2 April, after as_of (1 April)
     assert firsts[("ann@example.com", "c:c1")] == (ts("2026-03-01 10:00"), ts("2026-03-01 19:30"),
@@ -100,6 +127,9 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
                            ("bob@example.com", "c2", ts("2026-03-15 23:10"))]
 
     (tiny.landing_dir / "email_events" / "day2.csv").write_text(DAY2)
+    (tiny.landing_dir / "orders" / "day2.csv").write_text(DAY2_ORDERS)
+    (tiny.landing_dir / "order_items").mkdir()
+    (tiny.landing_dir / "order_items" / "day2.csv").write_text(DAY2_ITEMS)
     _profiles_run()
     with connect(tiny.warehouse, read_only=True) as con:
         keys = con.execute("SELECT count(*) FROM intermediate.int_email_event_keys").fetchone()[0]
@@ -111,6 +141,17 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
         bob_clicks = con.execute(
             "SELECT p.clicks_total FROM marts.subscriber_profiles p JOIN marts.dim_subscribers d USING (subscriber_key) "
             "WHERE d.email = 'bob@example.com'").fetchone()[0]
+        orders_incremental = _orders(con)
+        lines = con.execute(
+            "SELECT l.order_id, i.email, l.product_id, l.quantity FROM intermediate.int_order_items l "
+            "JOIN intermediate.int_identities i USING (identity_id) ORDER BY 1, 3").fetchall()
+    # the restatement, the new order and the lines replaced only the rows of the orders they name
+    assert orders_incremental == {"o1": ("ann@example.com", "completed", True, 1, 2, "home"),
+                                  "o2": ("ann@example.com", "refunded", False, 0, 0, None),
+                                  "o4": ("bob@example.com", "completed", True, 2, 3, "books;home")}
+    assert lines == [("o1", "ann@example.com", "p3", 2), ("o4", "bob@example.com", "p1", 1),
+                     ("o4", "bob@example.com", "p2", 2)]
+    assert len(tables_incremental["int_orders_latest"]) == 4
     # the second run appended the 7 new rows only; 3 of them repeat an earlier event: line 2 repeats
     # events.csv line 8 (an older file), line 4 repeats line 3 (same batch), line 6 repeats line 5's event_id
     assert keys == first_keys + 7
@@ -139,10 +180,13 @@ def test_events_are_deduplicated_file_by_file_as_a_full_build_would(tiny):
         assert _firsts(con) == firsts_incremental
         assert _incremental_tables(con) == tables_incremental
 
-    # a warehouse built when int_identities was a plain table (no _file_seq): the next run reads every
-    # row once, as a full build, and the column is back
+    # a warehouse built when int_identities and int_order_items were plain tables (no _file_seq, no
+    # _seen_file_seq): the next run reads every row once, as a full build, and the columns are back
     with connect(tiny.warehouse) as con:
         con.execute("ALTER TABLE intermediate.int_identities DROP COLUMN _file_seq")
+        # ... and int_order_items as it was before it was incremental: no address, no _seen_file_seq
+        con.execute("ALTER TABLE intermediate.int_order_items DROP COLUMN _seen_file_seq")
+        con.execute("ALTER TABLE intermediate.int_order_items DROP COLUMN identity_id")
     _profiles_run()
     with connect(tiny.warehouse, read_only=True) as con:
         assert _incremental_tables(con) == tables_incremental

@@ -1,10 +1,12 @@
 {#
-  file_watermark(): the highest landing file (`_file_seq`) an incremental model already holds, -1 when
-  it holds none -- the one definition of "files loaded since the last run" for every file-by-file model
-  (a run reads the rows whose `_file_seq` is above it).
+  file_watermark(column='_file_seq'): the highest landing file (`_file_seq`) an incremental model already
+  holds, -1 when it holds none -- the one definition of "files loaded since the last run" for every
+  file-by-file model (a run reads the rows whose `_file_seq` is above it). `column` names the model's
+  column holding it when that is not `_file_seq` (the order models keep `_file_seq` for the line's own
+  file and the newest file seen for the order in `_seen_file_seq`).
 #}
-{% macro file_watermark() -%}
-    (select coalesce(max(_file_seq), -1) from {{ this }})
+{% macro file_watermark(column='_file_seq') -%}
+    (select coalesce(max({{ column }}), -1) from {{ this }})
 {%- endmacro %}
 
 
