@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ml.scoring.recipes import TrainingData
-from orchestration.warehouse import connect
+from orchestration.warehouse import connect, fetch_frame
 
 HORIZON_DAYS = 90  # churn / CLV label horizon, and the distance of the training cut-off from as_of
 TRAIN_SUFFIX = "_train"
@@ -51,17 +51,17 @@ def load_training_data(path: Path, horizon_days: int = HORIZON_DAYS) -> Training
     """The frames of :class:`ml.scoring.recipes.TrainingData` from both builds."""
     marts, labels = f"marts{TRAIN_SUFFIX}", f"labels{TRAIN_SUFFIX}"
     with connect(path, read_only=True) as con:
-        profiles = con.execute(f"SELECT * FROM {marts}.subscriber_profiles ORDER BY subscriber_key").df()
+        profiles = fetch_frame(con, f"SELECT * FROM {marts}.subscriber_profiles ORDER BY subscriber_key")
         if profiles.empty:
             raise ValueError(f"{marts}.subscriber_profiles is empty: no subscriber existed at the training cut-off")
         cutoff = profiles["as_of"].max()
-        outcomes = con.execute(f"SELECT * FROM {labels}.subscriber_outcomes ORDER BY subscriber_key").df()
-        orders = con.execute(_ORDERS.format(schema=marts)).df()
-        cadence = con.execute(_CADENCE.format(schema=marts)).df()
-        content = con.execute(_CONTENT.format(schema=marts)).df()
-        later_cadence = con.execute(_LATER_CADENCE.format(schema=labels)).df()
-        later_content = con.execute(_LATER_CONTENT.format(schema=labels)).df()
-        interest = con.execute(_INTEREST.format(schema=marts)).df()
+        outcomes = fetch_frame(con, f"SELECT * FROM {labels}.subscriber_outcomes ORDER BY subscriber_key")
+        orders = fetch_frame(con, _ORDERS.format(schema=marts))
+        cadence = fetch_frame(con, _CADENCE.format(schema=marts))
+        content = fetch_frame(con, _CONTENT.format(schema=marts))
+        later_cadence = fetch_frame(con, _LATER_CADENCE.format(schema=labels))
+        later_content = fetch_frame(con, _LATER_CONTENT.format(schema=labels))
+        interest = fetch_frame(con, _INTEREST.format(schema=marts))
     return TrainingData(cutoff=pd.Timestamp(cutoff), horizon_days=horizon_days, profiles=profiles,
                         outcomes=outcomes, orders=orders, cadence=cadence, content=content,
                         later_cadence=later_cadence, later_content=later_content, interest=interest)
@@ -94,7 +94,7 @@ def load_current(path: Path) -> dict[str, pd.DataFrame]:
     ``subscriber_row`` (the person's row in ``profiles``) instead of ``subscriber_key``; rows of anyone
     without a profile are not read (nobody is scored without one)."""
     with connect(path, read_only=True) as con:
-        out = {"profiles": con.execute("SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key").df()}
+        out = {"profiles": fetch_frame(con, "SELECT * FROM marts.subscriber_profiles ORDER BY subscriber_key")}
         for name, sql in _CURRENT.items():
-            out[name] = con.execute(sql).df()
+            out[name] = fetch_frame(con, sql)
         return out

@@ -54,3 +54,22 @@ def test_publish_parquet_writes_every_table_and_a_manifest(tmp_path):
     con.execute("CREATE OR REPLACE TABLE serving.a AS SELECT 42 AS i")
     publish_parquet(con, ["a"], out, run_id="r2")
     assert pq.read_table(out / "a.parquet").column("i").to_pylist() == [42]
+
+
+def test_fetch_frame_gives_the_frame_duckdb_df_gives(tmp_path):
+    """Arrow hand-over, same frame: NULLs in integer and boolean columns become pandas' nullable dtypes,
+    columns without NULLs stay NumPy, strings, doubles and timestamps as DuckDB's own conversion."""
+    from orchestration.warehouse import fetch_frame
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE t AS SELECT * FROM (VALUES
+        ('a', 1, 10::INTEGER, true, 1.5, TIMESTAMP '2026-03-01 10:00', NULL::BOOLEAN),
+        ('b', 2, NULL::INTEGER, NULL::BOOLEAN, NULL::DOUBLE, NULL::TIMESTAMP, NULL::BOOLEAN),
+        (NULL, 3, 7::INTEGER, false, 2.0, TIMESTAMP '2026-03-02 11:30', true))
+        AS v(k, n, days, flag, x, seen_at, maybe)""")
+    sql = "SELECT * FROM t WHERE n >= ? ORDER BY n"
+    got, expected = fetch_frame(con, sql, [1]), con.execute(sql, [1]).df()
+    pd.testing.assert_frame_equal(got, expected)
+    assert str(got["days"].dtype) == "Int32" and got["days"].isna().tolist() == [False, True, False]
+    assert str(got["flag"].dtype) == "boolean" and str(got["n"].dtype) == "int32"
+    assert fetch_frame(con, "SELECT n FROM t WHERE n > 5").empty
