@@ -83,6 +83,14 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _nums(df: pd.DataFrame, cols) -> np.ndarray:
+    """``(n, len(cols))`` float matrix of ``cols``, missing values 0 (shares of nothing)."""
+    out = np.empty((len(df), len(cols)), dtype=np.float64, order="F")  # the layout pandas' to_numpy gives
+    for j, col in enumerate(cols):
+        out[:, j] = _num(df, col)
+    return np.nan_to_num(out, copy=False)
+
+
 class ProfileFeaturizer(TransformerMixin, BaseEstimator):
     """Numeric, robust-scaled, group-balanced feature matrix from subscriber profiles.
 
@@ -157,12 +165,12 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
 
         n_eng = np.nan_to_num(_num(df, "engagement_events_total"))
         evidence = n_eng / (n_eng + float(self.prior_events))
-        shares = np.nan_to_num(df[list(HOUR_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+        shares = _nums(df, HOUR_COLUMNS)
         _, r, cs = hour_moments(shares)
         add("hour_cos", "timing", cs[:, 0] * evidence)
         add("hour_sin", "timing", cs[:, 1] * evidence)
         add("hour_concentration", "timing", r * evidence)
-        dows = np.nan_to_num(df[list(DOW_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+        dows = _nums(df, DOW_COLUMNS)
         weekend = dows[:, 5] + dows[:, 6]
         if fitting:
             has = n_eng > 0
@@ -181,8 +189,7 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
             for j in range(bins.shape[1]):
                 add(f"hours_{j * width:02d}_{min(j * width + width, 24):02d}", "hour_profile", bins[:, j])
 
-        dev = np.nan_to_num(df[["share_mobile", "share_desktop", "share_tablet"]]
-                            .apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+        dev = _nums(df, ("share_mobile", "share_desktop", "share_tablet"))
         if fitting:
             has = n_eng > 0
             self.device_prior_ = (np.average(dev[has], axis=0, weights=n_eng[has]) if has.any()
@@ -203,7 +210,11 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
                 self.levels_[col] = sorted(share[share >= self.min_level_share].index.tolist())
             for level in self.levels_[col]:
                 add(f"{col}={level}", "content", (values == level).fillna(False).to_numpy())
-        return np.column_stack(cols), names, groups
+        # column-major: every feature is written (and later scaled) as one contiguous run
+        raw = np.empty((len(df), len(cols)), dtype=np.float64, order="F")
+        for j, values in enumerate(cols):
+            raw[:, j] = values
+        return raw, names, groups
 
     def fit(self, X: pd.DataFrame, y=None) -> "ProfileFeaturizer":
         """Learn fills, one-hot levels, robust centre/scale and group weights on profiles ``X``."""
@@ -214,7 +225,7 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
         raw, names, groups = self._raw(X, fitting=True)
         q1, med, q3 = np.percentile(raw, [25, 50, 75], axis=0)
         scale = (q3 - q1) / 1.349
-        std = raw.std(axis=0)
+        std = np.ascontiguousarray(raw).std(axis=0)  # row-major, as before: the same sums to the last bit
         scale = np.where(scale > 1e-9, scale, np.where(std > 1e-9, std, 1.0))
         by_std = np.array([g == "hour_profile" for g in groups])
         scale = np.where(by_std & (std > 1e-9), std, scale)  # shrunk shares: a narrow IQR would overweight them
@@ -241,9 +252,12 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
         """Scaled, clipped, group-weighted float32 matrix, one row per profile."""
         check_is_fitted(self, "center_")
         check_profiles(X)
-        raw, _, _ = self._raw(X, fitting=False)
-        z = np.clip((raw - self.center_) / self.scale_, -self.clip, self.clip)
-        return (z * self.weights_).astype(np.float32)
+        z, _, _ = self._raw(X, fitting=False)
+        z -= self.center_  # in place: the same arithmetic as (raw - center) / scale, without copies
+        z /= self.scale_
+        np.clip(z, -self.clip, self.clip, out=z)
+        z *= self.weights_
+        return np.ascontiguousarray(z, dtype=np.float32)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
