@@ -22,7 +22,8 @@ HORIZON_DAYS = 90  # churn / CLV label horizon, and the distance of the training
 TRAIN_SUFFIX = "_train"
 
 _ORDERS = ("SELECT subscriber_key, ordered_at, total_amount FROM {schema}.fct_orders "
-           "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL")
+           "WHERE is_purchase AND is_subscriber AND total_amount IS NOT NULL "
+           "ORDER BY subscriber_key, ordered_at, total_amount")
 _CADENCE = ("SELECT subscriber_key, sends_prev_7d, sends, opens FROM {schema}.subscriber_send_cadence "
             "ORDER BY subscriber_key, sends_prev_7d")
 _CONTENT = ("SELECT subscriber_key, dimension, value, sends, clicks, opens "
@@ -75,7 +76,8 @@ _ROWS = ("WITH people AS (SELECT subscriber_key, CAST(row_number() OVER (ORDER B
 _CURRENT = {
     "orders": _ROWS + ("SELECT people.subscriber_row, o.ordered_at, o.total_amount FROM marts.fct_orders AS o "
                        "JOIN people USING (subscriber_key) "
-                       "WHERE o.is_purchase AND o.is_subscriber AND o.total_amount IS NOT NULL"),
+                       "WHERE o.is_purchase AND o.is_subscriber AND o.total_amount IS NOT NULL "
+                       "ORDER BY people.subscriber_row, o.ordered_at, o.total_amount"),
     "cadence": _ROWS + ("SELECT people.subscriber_row, c.sends_prev_7d, c.sends, c.opens "
                         "FROM marts.subscriber_send_cadence AS c JOIN people USING (subscriber_key) "
                         "ORDER BY people.subscriber_row, c.sends_prev_7d"),
