@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.warehouse import ident
@@ -30,10 +31,15 @@ SERVING_COPY_STORAGE = "v1.4.0"
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame) -> int:
-    """Replace ``schema.table`` with ``frame`` in one transaction; returns the row count."""
+    """Replace ``schema.table`` with ``frame`` in one transaction; returns the row count.
+
+    The frame goes to DuckDB as an Arrow table: the same column types and rows as scanning the pandas
+    frame, in less time (at 1M subscribers, by hand: the 13M affinity rows 5.5-6.0 s instead of 7.1-7.7 s).
+    A column Arrow cannot type (e.g. bytes mixed with numbers) fails here, before anything is replaced."""
     target = f"{ident(schema)}.{ident(table)}"
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
-    con.register("__mailsift_frame", frame)
+    con.register("__mailsift_frame", arrow)
     try:
         con.execute("BEGIN TRANSACTION")
         try:
