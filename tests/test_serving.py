@@ -73,3 +73,7 @@ def test_fetch_frame_gives_the_frame_duckdb_df_gives(tmp_path):
     assert str(got["days"].dtype) == "Int32" and got["days"].isna().tolist() == [False, True, False]
     assert str(got["flag"].dtype) == "boolean" and str(got["n"].dtype) == "int32"
     assert fetch_frame(con, "SELECT n FROM t WHERE n > 5").empty
+    # DECIMAL and HUGEINT (a sum of integers) come back as floats, as DuckDB's .df() gives them
+    sql = "SELECT sum(n) AS total, CAST(sum(x) AS DECIMAL(10, 2)) AS amount FROM t"
+    pd.testing.assert_frame_equal(fetch_frame(con, sql), con.execute(sql).df())
+    assert fetch_frame(con, sql).iloc[0].tolist() == [6.0, 3.5]
