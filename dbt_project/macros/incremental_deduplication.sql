@@ -11,6 +11,28 @@
 
 
 {#
+  merges_into(column): true when this run merges into an existing incremental table that has `column`
+  (its watermark). A table built before the model was incremental lacks it: such a run reads every row,
+  as a full build, and `on_schema_change='append_new_columns'` adds the column.
+#}
+{% macro merges_into(column) -%}
+    {{ return(is_incremental() and execute
+              and column in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)) }}
+{%- endmacro %}
+
+
+{#
+  touched_orders(): the order ids named in order or order-line files loaded since the newest file the
+  order model already holds (`_seen_file_seq`): the orders an incremental run recomputes.
+#}
+{% macro touched_orders() -%}
+    select order_id from {{ ref('stg_order_items') }} where _file_seq > {{ mailsift.file_watermark('_seen_file_seq') }}
+    union
+    select order_id from {{ ref('stg_orders') }} where _file_seq > {{ mailsift.file_watermark('_seen_file_seq') }}
+{%- endmacro %}
+
+
+{#
   event_keys(relation, id_column, content_columns)
 
   The body of an incremental model holding one row per raw event row -- (identity_id, _file_seq,

@@ -12,8 +12,7 @@
 -- `mailsift forget`). Reading a file twice changes nothing. A warehouse built before this table was
 -- incremental has no `_file_seq` column: its first run reads every row, as a full build, and replaces
 -- every address (the column is added then).
-{%- set merge = is_incremental() and execute
-    and '_file_seq' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+{%- set merge = merges_into('_file_seq') %}
 {%- set new_rows = (" where _file_seq > " ~ file_watermark()) if merge else "" %}
 with addresses as (
     select email, 1 as in_subscribers, 0 as in_email_events, 0 as in_orders,

@@ -11,14 +11,11 @@
 -- order or order-line files loaded since the newest one the table has seen (`_seen_file_seq`), from
 -- every row of those orders, and replaces their lines; reading a file twice changes nothing. A
 -- warehouse built when this was a plain table (no `_seen_file_seq`) rebuilds it once.
-{%- set merge = is_incremental() and execute
-    and '_seen_file_seq' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+{%- set merge = merges_into('_seen_file_seq') %}
 with
 {%- if merge %}
 touched as (
-    select order_id from {{ ref('stg_order_items') }} where _file_seq > {{ file_watermark('_seen_file_seq') }}
-    union
-    select order_id from {{ ref('stg_orders') }} where _file_seq > {{ file_watermark('_seen_file_seq') }}
+    {{ touched_orders() }}
 ),
 {%- endif %}
 

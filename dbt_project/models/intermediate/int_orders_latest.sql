@@ -14,9 +14,7 @@
 with
 {%- if is_incremental() %}
 touched as (
-    select order_id from {{ ref('stg_order_items') }} where _file_seq > {{ file_watermark('_seen_file_seq') }}
-    union
-    select order_id from {{ ref('stg_orders') }} where _file_seq > {{ file_watermark('_seen_file_seq') }}
+    {{ touched_orders() }}
 ),
 {%- endif %}
 
