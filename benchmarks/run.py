@@ -48,6 +48,8 @@ SCORE_ROWS = (  # (label, key of benchmarks.scoring_quality.scoring_quality)
     ("ratio (goal >= 2.7x)", "top20_click_lift_vs_best_manual"),
     ("  same ranking from the beta-binomial affinities alone (no rankers), ratio", "top20_click_lift_affinities_alone_vs_best_manual"),
     ("  ceiling: ranking by planted click probability, ratio (reads the truth)", "top20_click_lift_ceiling_vs_best_manual"),
+    ("  same, with the planted browsing weights for the topic weights, ratio (reads the truth)",
+     "top20_click_lift_browsing_ceiling_vs_best_manual"),
     ("click AUC on held-out later sends (backtest): topic ranker", "topic_ranker_backtest_auc"),
     ("  offer ranker", "offer_ranker_backtest_auc"),
     ("  baseline: beta-binomial affinities alone", "affinity_backtest_auc"),

@@ -23,7 +23,11 @@ and their e-mail events) and returns a flat dict of figures:
   planted purchase rate, basket value and the date they go quiet would get on the same figures --
   realised purchases are Poisson draws, so even that score is far from 1; and the top-20 % click rate
   of a ranking by each recipient's planted open x click probability for the campaign
-  (:func:`ml.synthetic.email_activity.planted_click_probability`, the world rebuilt from its seed).
+  (:func:`ml.synthetic.email_activity.planted_click_probability`, the world rebuilt from its seed); and
+  the same with each person's planted *browsing* weights over the product categories in place of their
+  planted topic weights: a ranking that knew every planted trait but the topic weights and read those
+  off the browsing without error (``top20_click_lift_browsing_ceiling_vs_best_manual``; the click data
+  hold a few sends per topic per person, so the topic weights are known little better than that).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from ml.scoring.affinity import combine_affinities
 from ml.scoring.churn import days_since_last_engagement
 from ml.scoring.send_time import HOUR_COLUMNS, circular_hour_distance
 from ml.synthetic.email_activity import planted_click_probability
+from ml.synthetic.personas import TOPIC_TO_CATEGORY
 from ml.synthetic.world import planted_world
 from orchestration.warehouse import connect
 
@@ -120,9 +125,12 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
     at = scored.get_indexer(people["subscriber_key"].to_numpy(dtype=object))
     person_at[at[at >= 0]] = people["person"].to_numpy()[at >= 0]
 
-    def planted(c, pos):
+    browsing = pop.cat_w[:, list(TOPIC_TO_CATEGORY)]  # topic i's category weight in column i
+
+    def planted(c, pos, topic_weights=None):
         person, value = person_at[pos], np.full(len(pos), -1.0)
-        value[person >= 0] = planted_click_probability(pop, camps, index_of[c.campaign_id], person[person >= 0])
+        value[person >= 0] = planted_click_probability(pop, camps, index_of[c.campaign_id], person[person >= 0],
+                                                       topic_weights)
         return value
 
     rules = {  # each: (campaign, recipients' positions) -> ranking score, higher first
@@ -131,6 +139,7 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
         "recent": lambda c, pos: recent[pos],
         "rfm_champions": lambda c, pos, champs_first=champs * 1e6 + recent: champs_first[pos],
         "planted": planted,
+        "planted_browsing": lambda c, pos: planted(c, pos, browsing),
     }
     if alone_cols is not None:
         rules["affinities_alone"] = lambda c, pos: combine_affinities(
@@ -161,7 +170,10 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
                 "top20_click_lift_affinities_alone_vs_best_manual": rate["affinities_alone"] / best_manual
                 if best_manual else float("nan")} if "affinities_alone" in rate else {}),
             "top20_click_rate_planted_ceiling": rate["planted"],
-            "top20_click_lift_ceiling_vs_best_manual": rate["planted"] / best_manual if best_manual else float("nan")}
+            "top20_click_lift_ceiling_vs_best_manual": rate["planted"] / best_manual if best_manual else float("nan"),
+            "top20_click_rate_planted_browsing": rate["planted_browsing"],
+            "top20_click_lift_browsing_ceiling_vs_best_manual":
+                rate["planted_browsing"] / best_manual if best_manual else float("nan")}
 
 
 def planted_ceilings(truth: pd.DataFrame, truth_dir: Path) -> dict:

@@ -408,10 +408,25 @@ def test_planted_world_rebuilds_the_people_and_their_click_chances(worlds):
             continue
         p = planted_click_probability(pop, camps, c, sent)
         assert ((p >= 0) & (p <= 0.97 * 0.9)).all()
+        last = c, sent
         expected += p.sum()
         clicked += mine.loc[mine.event_type == "click", "email"].nunique()
     # the send hour (x 0.85..1.35) and fatigue are left out, bounces and quiet dates are not: same order
     assert clicked > 50 and 0.6 < clicked / expected < 1.4
+    # other topic weights in place of the planted ones (the benchmark's browsing-weights ceiling): the
+    # planted ones give the same numbers; even weights (1/8 each: topic affinity 8 x 1/8 = 1) leave the
+    # offer affinity and the propensities alone
+    from ml.synthetic.email_activity import campaign_interest
+    from ml.synthetic.population import engagement_multiplier
+    c, sent = last
+    assert len(sent) > 0
+    assert np.array_equal(planted_click_probability(pop, camps, c, sent, pop.topic_w),
+                          planted_click_probability(pop, camps, c, sent))
+    even = np.full_like(pop.topic_w, 1.0 / pop.topic_w.shape[1])
+    offer = campaign_interest(pop, camps, c, sent)[1]
+    alive = engagement_multiplier(pop, sent, np.full(len(sent), camps.sent_at[c]))
+    by_hand = (np.clip(pop.open_p[sent] * offer**0.3 * alive, 0, 0.97) * np.clip(pop.click_p[sent] * offer, 0, 0.9))
+    assert np.allclose(planted_click_probability(pop, camps, c, sent, even), by_hand)
 
 
 def test_library_does_not_import_dagster_or_duckdb():

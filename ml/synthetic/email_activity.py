@@ -88,10 +88,13 @@ def _recipients(rng, pop, camps, c, t, k, scale, imax, last_engaged):
     return cand[ok]
 
 
-def campaign_interest(pop: Population, camps: Campaigns, c: int, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def campaign_interest(pop: Population, camps: Campaigns, c: int, R: np.ndarray,
+                      topic_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(topic affinity, offer affinity) of people ``R`` for campaign ``c``: the multipliers of their open
-    (to the powers 0.35 and 0.3) and click (to the power 1) probabilities."""
-    topic_aff = np.clip(8.0 * pop.topic_w[R, camps.topic[c]], 0.05, 4.0)
+    (to the powers 0.35 and 0.3) and click (to the power 1) probabilities. ``topic_weights`` (people x
+    topics, default the planted ``pop.topic_w``) lets a benchmark put other weights in their place."""
+    weights = pop.topic_w if topic_weights is None else topic_weights
+    topic_aff = np.clip(8.0 * weights[R, camps.topic[c]], 0.05, 4.0)
     offer_aff = pop.offer_mult[R, camps.offer[c]]
     pct = camps.discount_pct[c]
     if not np.isnan(pct):
@@ -99,11 +102,15 @@ def campaign_interest(pop: Population, camps: Campaigns, c: int, R: np.ndarray) 
     return topic_aff, offer_aff
 
 
-def planted_click_probability(pop: Population, camps: Campaigns, c: int, R: np.ndarray) -> np.ndarray:
+def planted_click_probability(pop: Population, camps: Campaigns, c: int, R: np.ndarray,
+                              topic_weights: np.ndarray | None = None) -> np.ndarray:
     """Probability that each of people ``R`` opens and clicks campaign ``c``, as :func:`simulate_email`
     draws it, left out only the local send hour (x 0.85..1.35) and the recent-mail fatigue: what a
-    ranking that *knew* the planted propensities, affinities and quiet dates would use."""
-    topic_aff, offer_aff = campaign_interest(pop, camps, c, R)
+    ranking that *knew* the planted propensities, affinities and quiet dates would use. With
+    ``topic_weights`` (e.g. ``pop.cat_w``, each person's planted browsing weights over the product
+    categories that go with the topics) those replace the planted topic weights: what a ranking would
+    use that knew everything but the topic weights, and read them off the browsing perfectly."""
+    topic_aff, offer_aff = campaign_interest(pop, camps, c, R, topic_weights)
     alive = engagement_multiplier(pop, R, np.full(len(R), camps.sent_at[c]))
     p_open = np.clip(pop.open_p[R] * topic_aff**0.35 * offer_aff**0.3 * alive, 0.0, 0.97)
     return p_open * np.clip(pop.click_p[R] * topic_aff * offer_aff, 0.0, 0.9)
