@@ -26,7 +26,7 @@ import pandas as pd
 from orchestration.audience import write_audience
 from orchestration.exports import EMAIL_COLUMNS
 from orchestration.landing_contract import EMAIL_PATTERN, ENTITIES
-from orchestration.serving import SERVING_SCHEMA, existing_tables, publish_parquet
+from orchestration.serving import PARTITIONED, SERVING_SCHEMA, existing_tables, publish_parquet
 from orchestration.settings import Settings, read_or_create_salt
 from orchestration.warehouse import RAW_SCHEMA, bootstrap, connect, ident
 
@@ -166,8 +166,9 @@ def forget(settings: Settings, email: str) -> ForgetReport:
             raise
         served = sorted(existing_tables(con, SERVING_SCHEMA))
         if served and settings.serving_dir.exists():
-            publish_parquet(con, served, settings.serving_dir, run_id="forget")
-            report.files_rewritten += [str(settings.serving_dir / f"{t}.parquet") for t in served]
+            publish_parquet(con, served, settings.serving_dir, run_id="forget", full=True)
+            report.files_rewritten += [str(settings.serving_dir / (t if t in PARTITIONED else f"{t}.parquet"))
+                                       for t in served]
     _rewrite_exports(settings, norm, report)
     report.rows_deleted = {k: v for k, v in report.rows_deleted.items() if v}
     return report

@@ -66,6 +66,11 @@ def test_moves_and_history_are_recorded(refreshed):
     assert len(published) == moved
     manifest = json.loads((world.serving_dir / "_published.json").read_text())
     assert manifest["run_id"] == refreshed["result"].run_id
+    # the scores history is published one file per as_of: the refresh added its own day's file
+    files = sorted((world.serving_dir / "subscriber_scores_history").glob("*.parquet"))
+    assert [f.name for f in files] == [a.strftime("%Y%m%dT%H%M%S.parquet") for a, _ in scores_hist]
+    assert [len(pd.read_parquet(f)) for f in files] == [n for _, n in scores_hist]
+    assert sorted(manifest["partitions"]["subscriber_scores_history"]) == [a.isoformat() for a, _ in scores_hist]
 
 
 def test_drift_is_checked_against_the_champion(refreshed):

@@ -13,7 +13,9 @@ SERVING_TABLES = tuple(k.path[-1] for k in SERVING_KEYS)
 
 
 @dg.asset(group_name="serving", deps=SERVING_KEYS, pool=WAREHOUSE_POOL,
-          description="Every serving table as <MAILSIFT_SERVING_DIR>/<table>.parquet, each swapped in atomically.")
+          description="Every serving table as <MAILSIFT_SERVING_DIR>/<table>.parquet (the scores history: one file "
+                      "per as_of in <MAILSIFT_SERVING_DIR>/subscriber_scores_history/), each swapped in atomically, "
+                      "and the serving.duckdb copy.")
 def published_serving_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     with warehouse.connection() as con:
