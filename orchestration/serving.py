@@ -66,7 +66,8 @@ PARTITIONED = {"subscriber_scores_history": "as_of"}
 
 
 def _partition_file(value: datetime) -> str:
-    return value.strftime("%Y%m%dT%H%M%S") + ".parquet"
+    fraction = f".{value.microsecond:06d}" if value.microsecond else ""
+    return value.strftime("%Y%m%dT%H%M%S") + fraction + ".parquet"
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> dict[datetime, tuple]:
@@ -167,11 +168,15 @@ def _copy_columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, ta
 
 def _carry_over(con: duckdb.DuckDBPyConnection, final: Path, tmp: Path) -> bool:
     """Start the new copy from the previous one (a file copy, cheap beside re-encoding the history) when
-    it exists and is in ``SERVING_COPY_STORAGE``; False (start empty) otherwise."""
+    it exists, opens and is in ``SERVING_COPY_STORAGE``; False (start empty) otherwise."""
     if not final.exists():
         return False
     shutil.copyfile(final, tmp)
-    con.execute(f"ATTACH {_sql_string(str(tmp))} AS __serving_copy")
+    try:
+        con.execute(f"ATTACH {_sql_string(str(tmp))} AS __serving_copy")
+    except duckdb.Error:  # not a DuckDB file we can open: build a new one
+        tmp.unlink(missing_ok=True)
+        return False
     version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
                           "WHERE database_name = '__serving_copy'").fetchone()[0] or ""
     if version.startswith(SERVING_COPY_STORAGE):

@@ -158,3 +158,8 @@ def test_history_is_published_one_as_of_at_a_time(tmp_path):
     assert copy.execute("SELECT i FROM a").fetchall() == [(1,)]
     copy.close()
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no temp files left
+    # a previous copy that is not a DuckDB file is replaced by a new one, not an error
+    (out / "serving.duckdb").write_bytes(b"not a database")
+    publish_parquet(con, tables, out, run_id="after-damage")
+    assert copy_rows() == [("k1", d2, pytest.approx(0.31), "r3"), ("k3", d2, pytest.approx(0.51), "r3")]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
