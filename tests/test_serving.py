@@ -130,6 +130,10 @@ def test_history_is_published_one_as_of_at_a_time(tmp_path):
     assert pd.read_parquet(folder).sort_values(["as_of", "subscriber_key"])["churn_probability"].tolist() == \
         [0.1, 0.2, 0.3, 0.4, 0.5]
     assert copy_rows()[0] == ("k1", d1, 0.15, "r1") and len(copy_rows()) == 5
+    copy = duckdb.connect(str(out / "serving.duckdb"), read_only=True)  # still the older storage format
+    assert copy.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'serving'"
+                        ).fetchone()[0].startswith("v1.4.0")
+    copy.close()
 
     # a rerun of day 2 (its rows upserted by another run) rewrites day 2 only
     con.execute("UPDATE serving.subscriber_scores_history SET churn_probability = churn_probability + 0.01, "
