@@ -62,6 +62,7 @@ def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 
 # Point-in-time tables that only ever gain rows of a run's own as_of: published as one Parquet file per
 # as_of (``<table>/<as_of>.parquet``), so a daily run writes its own day, not the whole history again.
+# Each has a ``run_id`` column (part of the fingerprint that says which as_of values changed).
 PARTITIONED = {"subscriber_scores_history": "as_of"}
 
 
@@ -130,8 +131,10 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
     out_dir.mkdir(parents=True, exist_ok=True)
     present = existing_tables(con, SERVING_SCHEMA)
     previous = _previous_manifest(out_dir).get("partitions", {})
+    tables = list(tables)
     counts: dict[str, int] = {}
-    partitions: dict[str, dict] = {}
+    # a publish of other tables keeps the record of what is in the folders it leaves alone
+    partitions: dict[str, dict] = {t: v for t, v in previous.items() if t not in tables}
     for table in tables:
         if table not in present:
             continue

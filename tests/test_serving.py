@@ -150,6 +150,13 @@ def test_history_is_published_one_as_of_at_a_time(tmp_path):
     assert [(k, t, pytest.approx(p), r) for k, t, p, r in copy_rows()] == [
         ("k1", d1, 0.1, "r1"), ("k1", d2, 0.31, "r3"), ("k3", d2, 0.51, "r3")]
 
+    # publishing other tables only leaves the folder and its record alone (so day 1 is not written again)
+    first = inode(f1)
+    publish_parquet(con, ["a"], out, run_id="other")
+    assert json.loads((out / "_published.json").read_text())["partitions"]["subscriber_scores_history"] == {
+        d1.isoformat(): [1, "r1", "r1"], d2.isoformat(): [2, "r3", "r3"]}
+    publish_parquet(con, tables, out, run_id="r4")
+    assert inode(f1) == first and pq.read_table(folder / f1).num_rows == 1
     # full=True writes every as_of; an as_of gone from the table loses its file and its copy rows
     second = inode(f2)
     con.execute("DELETE FROM serving.subscriber_scores_history WHERE as_of = ?", [d1])
