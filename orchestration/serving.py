@@ -94,11 +94,11 @@ def _previous_manifest(out_dir: Path) -> dict:
         return {}
 
 
-def _publish_partitioned(con, table: str, column: str, out_dir: Path, previous: dict, full: bool) -> tuple[int, dict]:
+def _publish_partitioned(con, table: str, column: str, out_dir: Path, previous: dict, full: bool) -> dict:
     """``serving.<table>`` as ``out_dir/<table>/<as_of>.parquet``, one file per partition: only the
-    partitions new or changed since the last publish (``previous``: their fingerprints) are written
-    (aside, then renamed), files of partitions gone from the table are removed. Returns (rows, the
-    fingerprints to record)."""
+    partitions new or changed since the last publish (``previous``: their fingerprints as recorded) are
+    written (aside, then renamed), files of partitions gone from the table are removed. Returns the
+    table's fingerprints (:func:`_fingerprints`)."""
     folder = out_dir / table
     folder.mkdir(exist_ok=True)
     current = _fingerprints(con, f"{SERVING_SCHEMA}.{ident(table)}", column)
@@ -115,7 +115,7 @@ def _publish_partitioned(con, table: str, column: str, out_dir: Path, previous: 
         if path.name not in keep:
             path.unlink()
     (out_dir / f"{table}.parquet").unlink(missing_ok=True)  # the single file of versions before 0.4.8
-    return sum(fp[0] for fp in current.values()), {v.isoformat(): list(fp) for v, fp in current.items()}
+    return current
 
 
 def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_dir: Path,
@@ -135,12 +135,15 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
     counts: dict[str, int] = {}
     # a publish of other tables keeps the record of what is in the folders it leaves alone
     partitions: dict[str, dict] = {t: v for t, v in previous.items() if t not in tables}
+    fingerprints: dict[str, dict] = {}
     for table in tables:
         if table not in present:
             continue
         if table in PARTITIONED:
-            counts[table], partitions[table] = _publish_partitioned(
-                con, table, PARTITIONED[table], out_dir, previous.get(table, {}), full)
+            current = _publish_partitioned(con, table, PARTITIONED[table], out_dir, previous.get(table, {}), full)
+            fingerprints[table] = current
+            partitions[table] = {v.isoformat(): list(fp) for v, fp in current.items()}
+            counts[table] = sum(fp[0] for fp in current.values())
             continue
         arrow = con.sql(f"SELECT * FROM {SERVING_SCHEMA}.{ident(table)}").to_arrow_table()
         final = out_dir / f"{table}.parquet"
@@ -149,7 +152,7 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_d
         os.replace(tmp, final)
         counts[table] = arrow.num_rows
     if counts:
-        publish_duckdb_copy(con, list(counts), out_dir, full=full)
+        publish_duckdb_copy(con, list(counts), out_dir, full=full, fingerprints=fingerprints)
     manifest = {"run_id": run_id, "published_at": datetime.now(timezone.utc).isoformat(), "rows": counts,
                 "partitions": partitions,
                 "duckdb_copy": SERVING_COPY, "duckdb_copy_storage_version": SERVING_COPY_STORAGE}
@@ -190,13 +193,14 @@ def _carry_over(con: duckdb.DuckDBPyConnection, final: Path, tmp: Path) -> bool:
 
 
 def publish_duckdb_copy(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out_dir: Path,
-                        full: bool = False) -> Path:
+                        full: bool = False, fingerprints: dict | None = None) -> Path:
     """``out_dir/serving.duckdb``: the serving tables in a file BI tools can open while runs write the
     warehouse, in storage format ``SERVING_COPY_STORAGE``; built aside, then renamed over the old copy.
 
     Unless ``full``, the new copy starts as a file copy of the previous one: the tables of
     ``PARTITIONED`` then get only their new or changed as_of values replaced (same fingerprints as the
-    Parquet files), every other table is replaced whole, tables no longer published are dropped."""
+    Parquet files; ``fingerprints``: those of the warehouse tables when the caller has them already),
+    every other table is replaced whole, tables no longer published are dropped."""
     tables = list(tables)
     warehouse = con.execute("SELECT current_database()").fetchone()[0]
     final = out_dir / SERVING_COPY
@@ -223,7 +227,8 @@ def publish_duckdb_copy(con: duckdb.DuckDBPyConnection, tables: Iterable[str], o
             source, target = f"{SERVING_SCHEMA}.{ident(table)}", f"__serving_copy.main.{ident(table)}"
             if table in partitioned:
                 column = PARTITIONED[table]
-                current, copied = _fingerprints(con, source, column), _fingerprints(con, target, column)
+                current = (fingerprints or {}).get(table) or _fingerprints(con, source, column)
+                copied = _fingerprints(con, target, column)
                 stale = _stale_partitions(current, copied)
                 gone = sorted(set(copied) - set(current))
                 con.execute(f"DELETE FROM {target} WHERE list_contains(?, {ident(column)})", [stale + gone])
