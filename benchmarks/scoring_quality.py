@@ -53,15 +53,20 @@ TOP_SHARE = 0.2
 
 
 def _ranker_backtests(warehouse: Path) -> dict:
-    """Held-out backtest AUC (later sends after the training cut-off) of this run's campaign click
-    rankers and of the beta-binomial affinities they are compared with (their baseline)."""
+    """Held-out backtests of this run's candidates (the latest training): every model's primary metric
+    and its naive baseline (``backtests``: model -> metric, value, baseline), and the campaign click
+    rankers' AUC beside the beta-binomial affinities they are compared with (their baseline)."""
     with connect(warehouse, read_only=True) as con:
-        rows = con.execute("SELECT model, value, baseline_value FROM ml.model_backtests WHERE role = 'candidate' "
-                           "AND is_primary AND model IN ('mailsift-topic-ranker', 'mailsift-offer-ranker')").fetchall()
-    out = {}
-    for model, value, baseline in rows:
-        name = model.removeprefix("mailsift-").replace("-", "_")
-        out[f"{name}_backtest_auc"], out["affinity_backtest_auc"] = value, baseline
+        rows = con.execute("SELECT model, metric, value, baseline_value FROM ml.model_backtests "
+                           "WHERE role = 'candidate' AND is_primary "
+                           "QUALIFY evaluated_at = max(evaluated_at) OVER (PARTITION BY model) "
+                           "ORDER BY model").fetchall()
+    out: dict = {"backtests": {}}
+    for model, metric, value, baseline in rows:
+        out["backtests"][model] = {"metric": metric, "value": value, "baseline": baseline}
+        if model in ("mailsift-topic-ranker", "mailsift-offer-ranker"):
+            name = model.removeprefix("mailsift-").replace("-", "_")
+            out[f"{name}_backtest_auc"], out["affinity_backtest_auc"] = value, baseline
     return out
 
 

@@ -433,3 +433,30 @@ def test_library_does_not_import_dagster_or_duckdb():
     code = ("import sys, ml.synthetic, ml.synthetic.world; "
             "bad = [m for m in ('dagster', 'duckdb') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_replay_gives_back_the_truth_with_the_worlds_own_draws_and_other_futures_with_others(worlds):
+    """ml.synthetic.replay: draw=None replays the world as written (every future outcome equal to truth/),
+    before and after other draws; another draw is another future of the same people, the same each time."""
+    from ml.synthetic.replay import WorldReplay
+
+    folder = worlds["a"]
+    truth = pq.read_table(folder / "truth" / "subscribers.parquet").to_pandas()
+    world = WorldReplay(_meta(folder))
+    assert _meta(folder)["events_per_subscriber"] == 50.0
+
+    def same_as_truth(out):
+        return (np.array_equal(out["future_orders"], truth.future_orders.to_numpy())
+                and np.array_equal(out["future_purchase_30d"], truth.future_purchase_30d.to_numpy())
+                and np.allclose(out["future_revenue"], truth.future_revenue.to_numpy())
+                and np.array_equal(out["future_orders_90d"], truth.future_orders_90d.to_numpy()))
+
+    assert same_as_truth(world.outcomes(None))
+    a, b, c = world.outcomes(1), world.outcomes(1), world.outcomes(2)
+    assert np.array_equal(a["future_revenue"], b["future_revenue"])
+    assert not np.array_equal(a["future_revenue"], c["future_revenue"]) and not same_as_truth(a)
+    assert same_as_truth(world.outcomes(None))  # the replays left the people and campaigns as they were
+    # nobody buys after their planted quiet date, in any future
+    quiet = pd.to_datetime(truth.churned_at, utc=True)
+    gone = (quiet <= AS_OF).to_numpy()
+    assert gone.sum() > 50 and a["future_orders"][gone].sum() == c["future_orders"][gone].sum() == 0

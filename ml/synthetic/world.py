@@ -26,6 +26,7 @@ ENTITIES = ("subscribers", "campaigns", "email_events", "orders", "order_items",
 TRUTH_FILES = ("subscribers.parquet", "future_campaigns.parquet", "future_email_events.parquet",
                "future_orders.parquet", "future_order_items.parquet", "meta.json")
 GENERATOR_VERSION = "1"
+DEFAULT_EVENTS_PER_SUBSCRIBER = 50.0
 
 
 def _stream(seed: int, k: int) -> np.random.Generator:
@@ -59,7 +60,7 @@ def planted_world(meta: dict) -> tuple[Population, Campaigns]:
 def generate(n_subscribers: int, seed: int, out_dir: str | Path, fmt: str = "parquet",
              as_of: str = "2026-09-30T23:59:59", history_days: int = 540, holdout_days: int = 180,
              progress: Callable[[str], None] | None = None, *, max_rows_per_file: int = 5_000_000,
-             events_per_subscriber: float = 50.0, dirty: bool = True) -> dict:
+             events_per_subscriber: float = DEFAULT_EVENTS_PER_SUBSCRIBER, dirty: bool = True) -> dict:
     """Write a synthetic landing folder (``out_dir/<entity>/``) and its planted answers (``out_dir/truth/``).
 
     n_subscribers, seed  size of the world; the same seed gives the same bytes
@@ -179,6 +180,7 @@ def generate(n_subscribers: int, seed: int, out_dir: str | Path, fmt: str = "par
         "seed": seed, "n_subscribers": n_subscribers, "format": fmt,
         "as_of": iso(t_as_of), "history_start": iso(start), "holdout_end": iso(end),
         "history_days": history_days, "holdout_days": holdout_days,
+        "events_per_subscriber": events_per_subscriber,
         "rows": rows, "truth_rows": truth_rows,
         "files": {entity: sorted(str(p.relative_to(out)) for p in (out / entity).glob(f"*.{ext}"))
                   for entity in ENTITIES},
