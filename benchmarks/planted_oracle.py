@@ -108,8 +108,9 @@ def render_oracle(d: dict) -> str:
         f"replayed {d['replays']} times with other random draws, the same people (every planted trait) and "
         "campaigns; each person's share of replays with an order in the 30 days after as_of and their mean "
         "revenue over the held-back period, scored against the world's real future like the scores table. "
-        "That is what a model knowing every planted trait exactly would reach; a model also sees how each "
-        "person's history turned out, which the oracle does not, so it could pass it only by that much.", "",
+        "That is what a model knowing every planted trait exactly would reach. A model also sees how each "
+        "person's history turned out (who unsubscribed, for one), which the oracle does not; only that could "
+        "carry a model past it.", "",
         "| figure | oracle, all replays | first half of the replays | goal |", "|---|---:|---:|---:|",
         f"| purchase-30d AUC | {d['purchase_auc_oracle']:.3f} | {d['purchase_auc_oracle_half']:.3f} | 0.85 |",
         f"| Spearman of revenue | {d['clv_spearman_oracle']:.3f} | {d['clv_spearman_oracle_half']:.3f} | 0.65 |",
