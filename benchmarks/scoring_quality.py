@@ -52,7 +52,7 @@ from orchestration.warehouse import connect
 TOP_SHARE = 0.2
 
 
-def _ranker_backtests(warehouse: Path) -> dict:
+def _backtests(warehouse: Path) -> dict:
     """Held-out backtests of this run's candidates (the latest training): every model's primary metric
     and its naive baseline (``backtests``: model -> metric, value, baseline), and the campaign click
     rankers' AUC beside the beta-binomial affinities they are compared with (their baseline)."""
@@ -254,5 +254,5 @@ def scoring_quality(warehouse: Path, truth_dir: Path, time_scoring: bool = True)
     if time_scoring:
         out["scoring_seconds"], alone = _rescore()
     out.update(_campaign_lift(d, Path(truth_dir), alone))
-    out.update(_ranker_backtests(Path(warehouse)))
+    out.update(_backtests(Path(warehouse)))
     return out
