@@ -3,14 +3,15 @@
 A world's ``truth/meta.json`` names its seed, and from the seed the generator rebuilds the very people
 (every planted trait) and campaigns (:func:`ml.synthetic.world.planted_world`). What each person then
 *does* -- which mails reach them, what they open, click and buy, when -- is drawn from random streams
-of their own. :func:`replay_outcomes` runs the e-mail and order simulation again on those people with
+of their own. :meth:`WorldReplay.outcomes` runs the e-mail and order simulation again on those people with
 other streams (``draw``) and returns the per-person outcomes of the held-back period, the same ones
 ``truth/subscribers.parquet`` holds for the world as it was written.
 
 Averaged over many replays, an outcome gives its *expectation given every planted trait*: what the
 best possible model -- one that knew each person's purchase rate, basket, propensities, tastes, quiet
 date and the campaigns to come -- would predict. Scored against the world's real future, that is the
-ceiling of any prediction from this world's data (``benchmarks/planted_oracle.py``). With
+ceiling of any prediction from this world's data, up to what a person's own realised history (an
+unsubscribe, say) adds beyond their traits (``benchmarks/planted_oracle.py``). With
 ``draw=None`` the replay uses the world's own streams and gives back its truth exactly (tested).
 
 Only e-mail and orders are replayed (web visits do not feed orders); nothing is written.
@@ -26,13 +27,13 @@ from .email_activity import simulate_email
 from .personas import ZONES
 from .world import DEFAULT_EVENTS_PER_SUBSCRIBER, _stream, planted_world
 
-__all__ = ["WorldReplay", "replay_outcomes"]
+__all__ = ["WorldReplay"]
 
 
 class _Discard:
     """An e-mail event sink that keeps nothing (a replay needs only the clicks and consent changes)."""
 
-    def add_campaign(self, campaign, parts) -> None:  # noqa: D102 - the sink interface
+    def add_campaign(self, campaign, parts) -> None:
         pass
 
 
@@ -40,7 +41,6 @@ class WorldReplay:
     """The fixed part of a world (people, campaigns, clock, catalogue), built once for many replays."""
 
     def __init__(self, meta: dict):
-        self.meta = meta
         self.seed = int(meta["seed"])
         self.as_of = parse_instant(meta["as_of"])
         self.start = self.as_of - int(meta["history_days"]) * DAY
@@ -71,7 +71,3 @@ class WorldReplay:
                                  self.start, self.end)
         return future_outcomes(orders, self.pop.n, self.as_of, self.end)
 
-
-def replay_outcomes(meta: dict, draw: int | None = None) -> dict[str, np.ndarray]:
-    """One replay of the world ``meta`` describes; see :meth:`WorldReplay.outcomes`."""
-    return WorldReplay(meta).outcomes(draw)
