@@ -263,14 +263,12 @@ def render_scores(results: list[dict]) -> list[str]:
             "metric beside its naive baseline on the same rows:", "",
             "| model: metric, baseline | " + " | ".join(f"{r['subscribers']:,}: model / baseline" for r in results)
             + " |", "|---|" + "---:|" * len(results)]
-    models = sorted({m for r in results for m in ((det(r) or {}).get("backtests") or {})})
-    for model in models:
-        cells = []
-        for r in results:
-            b = ((det(r) or {}).get("backtests") or {}).get(model)
-            cells.append(f"{b['value']:.3f} / {b['baseline']:.3f}" if b and b["value"] is not None
-                         and b["baseline"] is not None else "n/a")
-        metric = next(((det(r) or {}).get("backtests") or {}).get(model, {}).get("metric", "?") for r in results)
+    backtests = [(det(r) or {}).get("backtests") or {} for r in results]
+    for model in sorted(set().union(*backtests)):
+        found = [b.get(model) for b in backtests]
+        metric = next(b["metric"] for b in found if b)
+        cells = [f"{b['value']:.3f} / {b['baseline']:.3f}" if b and b["value"] is not None
+                 and b["baseline"] is not None else "n/a" for b in found]
         out.append(f"| {model}: {metric}, {BACKTEST_BASELINES.get(model, 'baseline')} | " + " | ".join(cells) + " |")
     return out + ["", SCORE_END]
 
