@@ -330,6 +330,19 @@ def test_featurizer_hour_profile_shrinks_sparse_rhythms():
     assert "hour_profile" not in ProfileFeaturizer(hour_bin_hours=0).fit(df).feature_groups()
 
 
+def test_featurizer_default_group_weights():
+    # balanced groups: each group's columns together carry its named weight (root of the sum of squared
+    # column weights), whatever its size; device counts 1.75 beside the two timing groups' 1.5
+    f = ProfileFeaturizer().fit(make_profiles(400))
+    norm = {g: float(np.sqrt(np.sum(f.weights_[f.feature_groups_ == g] ** 2))) for g in f.feature_groups()}
+    assert len(f.feature_groups()["device"]) == 3 and len(f.feature_groups()["web"]) == 4
+    assert norm["device"] == pytest.approx(1.75) and norm["timing"] == pytest.approx(1.5)
+    assert norm["hour_profile"] == pytest.approx(1.5) and norm["content"] == pytest.approx(0.25)
+    assert norm["web"] == pytest.approx(1.0) and norm["value"] == pytest.approx(1.0)
+    old = ProfileFeaturizer(group_weights={"timing": 1.5, "hour_profile": 1.5, "content": 0.25}).fit(make_profiles(400))
+    assert np.allclose(old.weights_[old.feature_groups_ == "device"], 1.0 / np.sqrt(3))
+
+
 def test_segmentation_quality_benchmark_scores_planted_groups():
     from benchmarks.segmentation_quality import evaluate_segmentation
 
