@@ -291,6 +291,22 @@ def test_web_stitching_and_abandoned_carts(wh):
     assert one(wh, "SELECT count(*) FROM marts.fct_web_events WHERE subscriber_key IS NULL") == 1
 
 
+def test_activity_rhythm_across_channels(wh):
+    f = key(wh, "f@x.com")
+    p = wh.execute("SELECT * FROM marts.subscriber_profiles WHERE subscriber_key = ?", [f]).df().iloc[0]
+    # no e-mail engagement; three web sessions (s1 stitched through anon-1, s2, s3), all at 09:00 UTC = 11:00
+    # in Berlin (CEST), on desktop; three orders not cancelled (o2 refunded still happened) at 10:00 UTC
+    # (12:00) on 05-01 and 05-15 and 20:00 UTC (22:00) on 06-01. Weekdays (0 = Monday): s1 Thursday,
+    # s2 and o3 Saturday, s3, o1 and o2 Wednesday.
+    assert p.engagement_events_total == 0 and p.activity_events_total == 6
+    assert (p.act_hour_11, p.act_hour_12, p.act_hour_22) == pytest.approx((3 / 6, 2 / 6, 1 / 6))
+    assert (p.act_dow_2, p.act_dow_5, p.act_dow_3) == pytest.approx((3 / 6, 2 / 6, 1 / 6))
+    assert (p.act_share_desktop, p.act_share_mobile) == (1.0, 0.0)  # orders carry no device
+    a = wh.execute("SELECT activity_events_total, act_hour_14, act_share_mobile FROM marts.subscriber_profiles "
+                   "WHERE subscriber_key = ?", [key(wh, "a@x.com")]).fetchone()
+    assert a == (3, 1.0, 1.0)  # a's real opens and click alone, as in the e-mail columns
+
+
 def test_non_subscribers_are_counted_not_profiled(wh):
     rows = dict(wh.execute("SELECT source, addresses_not_in_dim FROM marts.identity_coverage").fetchall())
     assert rows["orders"] == 1 and rows["email_events"] == 1

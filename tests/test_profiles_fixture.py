@@ -63,6 +63,12 @@ def test_tiny_world_profiles_by_hand(tiny_world):
     # London is UTC+0 on 1 March: the 19:30 UTC open and 19:31 click are at local 19 on a Sunday
     assert ann.eng_hour_19 == 1.0 and ann.peak_hour_local == 19 and ann.peak_dow == 6
     assert ann.share_mobile == 1.0
+    # every channel: the open and the click (19 h, Sunday, mobile) and orders o1 (Saturday 10 January) and
+    # o2 (Tuesday 10 March), both at 00:00 London time, no device; o3 is after as-of
+    assert ann.activity_events_total == 4
+    assert (ann.act_hour_19, ann.act_hour_00) == (0.5, 0.5)
+    assert (ann.act_dow_6, ann.act_dow_5, ann.act_dow_1) == (0.5, 0.25, 0.25)
+    assert (ann.act_share_mobile, ann.act_share_desktop) == (1.0, 0.0)
     assert ann.is_mailable
 
     bob = p.loc["bob@example.com"]
@@ -71,6 +77,7 @@ def test_tiny_world_profiles_by_hand(tiny_world):
     assert bob.open_rate_smoothed == pytest.approx((1 + 10 / 3) / (1 + 10))  # 13/33
     # New York is on daylight time (UTC-4) from 8 March: 23:10 UTC on the 15th is 19:10 local
     assert bob.eng_hour_19 == 1.0 and bob.peak_hour_local == 19
+    assert bob.activity_events_total == 1 and bob.act_hour_19 == 1.0  # the open alone
     assert bob.tenure_days == 30 and bob.orders_total == 0 and pd.isna(bob.days_since_last_order)
 
     dan = p.loc["dan@example.com"]
@@ -79,6 +86,7 @@ def test_tiny_world_profiles_by_hand(tiny_world):
     assert not dan.is_mailable and dan.non_mailable_reason == "unsubscribe" and dan.is_unsubscribed
     assert dan.open_rate_smoothed == pytest.approx((0 + 10 / 3) / (1 + 10))  # 10/33
     assert dims.loc["dan@example.com", "city"] == "Hamburg"  # the later update's attribute
+    assert dan.activity_events_total == 0 and dan.act_hour_19 == 0.0 and dan.act_share_mobile == 0.0
 
     eve = p.loc["eve@example.com"]
     # unsubscribed by event on 01-10, then an explicit subscribed consent dated 02-15: mailable again

@@ -74,7 +74,19 @@ def make_profiles(n: int = 1200, seed: int = 0) -> pd.DataFrame:
         df[f"eng_hour_{h:02d}"] /= total
     for d in range(7):
         df[f"eng_dow_{d}"] = np.where(opens > 0, 1 / 7, 0.0)
+    # every channel: here the e-mail rhythm again (web sessions and orders add nothing)
+    df["activity_events_total"] = df["engagement_events_total"]
+    for h in range(24):
+        df[f"act_hour_{h:02d}"] = df[f"eng_hour_{h:02d}"]
+    for d in range(7):
+        df[f"act_dow_{d}"] = df[f"eng_dow_{d}"]
+    for device in ("mobile", "desktop", "tablet"):
+        df[f"act_share_{device}"] = df[f"share_{device}"]
     return df
+
+
+# the columns each rhythm of ProfileFeaturizer reads: (hour share prefix, event count)
+RHYTHM_COLUMNS = {"activity": ("act_hour_", "activity_events_total"), "email": ("eng_hour_", "engagement_events_total")}
 
 
 def blobs(n_per: int = 300, k: int = 5, dim: int = 6, spread: float = 0.3, seed: int = 0):
@@ -99,16 +111,18 @@ def test_featurizer_names_groups_and_missing_columns():
     assert "subscriber_key" in REQUIRED_COLUMNS
 
 
-def test_featurizer_hours_are_cyclic_and_never_is_explicit():
+@pytest.mark.parametrize("rhythm", ["activity", "email"])
+def test_featurizer_hours_are_cyclic_and_never_is_explicit(rhythm):
     df = make_profiles(400)
-    f = ProfileFeaturizer(balance_groups=False).fit(df)
+    f = ProfileFeaturizer(balance_groups=False, rhythm=rhythm).fit(df)
+    prefix, count = RHYTHM_COLUMNS[rhythm]
     two = df.iloc[[1, 1, 2]].copy()
     for h in range(24):
-        two[f"eng_hour_{h:02d}"] = 0.0
-    two.iloc[0, two.columns.get_loc("eng_hour_23")] = 1.0
-    two.iloc[1, two.columns.get_loc("eng_hour_01")] = 1.0
-    two.iloc[2, two.columns.get_loc("eng_hour_12")] = 1.0
-    two["engagement_events_total"] = 40
+        two[f"{prefix}{h:02d}"] = 0.0
+    two.iloc[0, two.columns.get_loc(f"{prefix}23")] = 1.0
+    two.iloc[1, two.columns.get_loc(f"{prefix}01")] = 1.0
+    two.iloc[2, two.columns.get_loc(f"{prefix}12")] = 1.0
+    two[count] = 40
     X = pd.DataFrame(f.transform(two), columns=f.get_feature_names_out())
     d_23_01 = np.hypot(*(X.loc[0, ["hour_sin", "hour_cos"]] - X.loc[1, ["hour_sin", "hour_cos"]]))
     d_23_12 = np.hypot(*(X.loc[0, ["hour_sin", "hour_cos"]] - X.loc[2, ["hour_sin", "hour_cos"]]))
@@ -314,20 +328,61 @@ def test_campaign_response_updates_recommended_content(fitted):
     assert all(sp.loc[i, "recommended_content"].startswith("topic: kids; offer: ") for i in ids)
 
 
-def test_featurizer_hour_profile_shrinks_sparse_rhythms():
+@pytest.mark.parametrize("rhythm", ["activity", "email"])
+def test_featurizer_hour_profile_shrinks_sparse_rhythms(rhythm):
     df = make_profiles(400)
-    f = ProfileFeaturizer(balance_groups=False, hour_bin_hours=4).fit(df)
+    f = ProfileFeaturizer(balance_groups=False, hour_bin_hours=4, rhythm=rhythm).fit(df)
+    prefix, count = RHYTHM_COLUMNS[rhythm]
     hours = f.feature_groups()["hour_profile"]
     assert len(hours) == 6 and hours[0] == "hours_00_04"
     two = df.iloc[[1, 1]].copy()
     for h in range(24):
-        two[f"eng_hour_{h:02d}"] = 1.0 if h == 21 else 0.0
-    two["engagement_events_total"] = [40, 1]
+        two[f"{prefix}{h:02d}"] = 1.0 if h == 21 else 0.0
+    two[count] = [40, 1]
     X = pd.DataFrame(f.transform(two), columns=f.get_feature_names_out())
-    prior = pd.DataFrame(f.transform(df.iloc[[2]].assign(engagement_events_total=0)), columns=X.columns)
+    prior = pd.DataFrame(f.transform(df.iloc[[2]].assign(**{count: 0})), columns=X.columns)
     # forty evenings are further from the average rhythm than one
     assert abs(X.loc[0, "hours_20_24"] - prior.loc[0, "hours_20_24"]) > 3 * abs(X.loc[1, "hours_20_24"] - prior.loc[0, "hours_20_24"])
     assert "hour_profile" not in ProfileFeaturizer(hour_bin_hours=0).fit(df).feature_groups()
+
+
+def test_featurizer_reads_the_rhythm_of_every_channel():
+    # two people who never open: one browses and buys at 23:00 on a phone, the other has no activity at
+    # all. The default (every channel) sets the first apart, as a night-time mobile person; e-mail alone
+    # cannot tell them apart.
+    df = make_profiles(400)
+    quiet = df.iloc[[2, 2]].copy()  # a dormant row: no opens, no clicks
+    assert quiet["engagement_events_total"].eq(0).all()
+    for h in range(24):
+        quiet[f"act_hour_{h:02d}"] = [1.0 if h == 23 else 0.0, 0.0]
+    for d in range(7):
+        quiet[f"act_dow_{d}"] = [1 / 7, 0.0]
+    quiet["act_share_mobile"], quiet["act_share_desktop"], quiet["act_share_tablet"] = [1.0, 0.0], 0.0, 0.0
+    quiet["activity_events_total"] = [30, 0]
+    for rhythm, apart in (("activity", True), ("email", False)):
+        f = ProfileFeaturizer(rhythm=rhythm).fit(df)
+        X = pd.DataFrame(f.transform(quiet), columns=f.get_feature_names_out())
+        timing = [n for n in X.columns if f.feature_groups_[list(X.columns).index(n)] in ("timing", "hour_profile", "device")]
+        assert np.allclose(X.loc[0, timing], X.loc[1, timing]) is not apart, rhythm
+        if apart:  # 30 events at 23:00: close to the night owls' hour, more mobile than the prior
+            hour = np.degrees(np.arctan2(X.loc[0, "hour_sin"], X.loc[0, "hour_cos"])) % 360 / 15
+            assert abs(hour - 23) < 0.5 and X.loc[0, "share_mobile"] > X.loc[1, "share_mobile"]
+            assert X.loc[0, "no_activity"] < X.loc[1, "no_activity"]
+    with pytest.raises(ValueError, match="rhythm"):
+        ProfileFeaturizer(rhythm="web").fit(df)
+
+
+def test_featurizer_pickled_before_the_rhythm_option_keeps_reading_email():
+    df = make_profiles(400)
+    f = ProfileFeaturizer(rhythm="email").fit(df)
+    state = dict(f.__getstate__())
+    del state["rhythm"]  # what a featurizer pickled by an older release holds
+    old = ProfileFeaturizer.__new__(ProfileFeaturizer)
+    old.__setstate__(state)
+    assert old.rhythm == "email"
+    changed = df.assign(**{f"act_hour_{h:02d}": (1.0 if h == 5 else 0.0) for h in range(24)})
+    np.testing.assert_array_equal(old.transform(changed), f.transform(df))  # the act_* columns are ignored
+    assert ProfileFeaturizer().rhythm == "activity"
 
 
 def test_featurizer_default_group_weights():

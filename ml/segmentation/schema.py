@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "DRIFT_COLUMNS", "check_profiles"]
+__all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "DEVICE_COLUMNS", "ACTIVITY_HOUR_COLUMNS",
+           "ACTIVITY_DOW_COLUMNS", "ACTIVITY_DEVICE_COLUMNS", "DRIFT_COLUMNS", "check_profiles"]
 
+# e-mail engagement only (real opens and clicks): the reading habit
 HOUR_COLUMNS = tuple(f"eng_hour_{h:02d}" for h in range(24))
 DOW_COLUMNS = tuple(f"eng_dow_{d}" for d in range(7))
+DEVICE_COLUMNS = ("share_mobile", "share_desktop", "share_tablet")
+# every channel (e-mail engagements, web sessions, orders): the rhythm of people who never open, too
+ACTIVITY_HOUR_COLUMNS = tuple(f"act_hour_{h:02d}" for h in range(24))
+ACTIVITY_DOW_COLUMNS = tuple(f"act_dow_{d}" for d in range(7))
+ACTIVITY_DEVICE_COLUMNS = ("act_share_mobile", "act_share_desktop", "act_share_tablet")
 
 REQUIRED_COLUMNS = (
     "subscriber_key", "tenure_days",
@@ -22,7 +29,8 @@ REQUIRED_COLUMNS = (
     "open_rate_smoothed", "click_rate_smoothed", "days_since_last_open", "days_since_last_click",
     "engagement_trend", "sends_per_week_90d",
     *HOUR_COLUMNS, *DOW_COLUMNS, "engagement_events_total",
-    "share_mobile", "share_desktop", "share_tablet",
+    *DEVICE_COLUMNS,
+    *ACTIVITY_HOUR_COLUMNS, *ACTIVITY_DOW_COLUMNS, "activity_events_total", *ACTIVITY_DEVICE_COLUMNS,
     "top_content_topic", "top_content_topic_click_rate", "top_offer_type", "top_offer_type_click_rate",
     "top_category", "discount_click_lift",
     "days_since_last_visit", "page_views_90d", "product_views_90d", "cart_adds_90d", "abandoned_carts_90d",
@@ -30,7 +38,8 @@ REQUIRED_COLUMNS = (
 
 # The numeric behaviour columns whose distributions the drift checks compare with training (the
 # hour/weekday shares and text columns are left out: 31 near-duplicate shares would swamp the list).
-_NOT_DRIFT = {"subscriber_key", "top_content_topic", "top_offer_type", "top_category", *HOUR_COLUMNS, *DOW_COLUMNS}
+_NOT_DRIFT = {"subscriber_key", "top_content_topic", "top_offer_type", "top_category", *HOUR_COLUMNS, *DOW_COLUMNS,
+              *ACTIVITY_HOUR_COLUMNS, *ACTIVITY_DOW_COLUMNS}
 DRIFT_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c not in _NOT_DRIFT)
 
 

@@ -33,6 +33,10 @@ web as (
     select * from {{ ref('int_subscriber_web_features') }}
 ),
 
+activity as (
+    select * from {{ ref('int_subscriber_activity_timing') }}
+),
+
 affinity as (
     select * from {{ ref('int_subscriber_affinity') }}
 ),
@@ -141,6 +145,18 @@ select
     email.share_desktop,
     email.share_tablet,
 
+    -- rhythm and devices across e-mail, web sessions and orders
+    coalesce(activity.activity_events_total, 0) as activity_events_total,
+    {%- for h in range(24) %}
+    coalesce(activity.act_hour_{{ '%02d' % h }}, 0) as act_hour_{{ '%02d' % h }},
+    {%- endfor %}
+    {%- for d in range(7) %}
+    coalesce(activity.act_dow_{{ d }}, 0) as act_dow_{{ d }},
+    {%- endfor %}
+    {%- for device in ['mobile', 'desktop', 'tablet'] %}
+    coalesce(activity.act_share_{{ device }}, 0) as act_share_{{ device }},
+    {%- endfor %}
+
     -- affinity
     top_topic.value as top_content_topic,
     top_topic.click_rate_smoothed as top_content_topic_click_rate,
@@ -195,6 +211,8 @@ left join orders
     on subscribers.identity_id = orders.identity_id
 left join web
     on subscribers.identity_id = web.identity_id
+left join activity
+    on subscribers.identity_id = activity.identity_id
 left join preferences
     on subscribers.identity_id = preferences.identity_id
 left join top_values as top_topic
