@@ -14,6 +14,7 @@ from ml.segmentation import (ASSIGNMENT_COLUMNS, PROFILE_COLUMNS, REQUIRED_COLUM
                              SegmentResponse, SegmentTraits, build_names, check_gates, choose_k,
                              match_segments, moved_between)
 from ml.segmentation.identity import macro_id
+from ml.segmentation.macro import accepted_ks
 
 GROUPS = ("vip", "night_owl", "dormant", "discount")
 
@@ -422,6 +423,32 @@ def test_persona_ceiling_is_high_for_separable_groups_and_zero_for_labels_unrela
     blind = supervised_persona_ceiling(df.drop(columns=["group"]), noise, max_rows=800)
     assert abs(blind["ari_supervised_ceiling"]) < 0.05 and blind["accuracy_supervised_ceiling"] < 0.35
     assert blind["ceiling_rows"] == 800
+
+
+def test_accepted_ks_and_the_step_down_keep_to_the_rule():
+    scores = pd.DataFrame({"k": [3, 4, 5, 6], "silhouette": [0.30] * 4, "stability": [0.95, 0.90, 0.60, 0.90],
+                           "smallest": [200.0, 150.0, 120.0, 100.0]})
+    assert accepted_ks(scores, 0.8, 0.05) == [6, 4, 3]  # 5 is unstable
+    assert accepted_ks(scores, 0.8, 0.05, min_size=130) == [4, 3]
+    assert accepted_ks(scores, 0.99, 0.05) == []
+
+    class Scripted(MacroSegmenter):
+        """The selection fits score as in the table above; the final fit of k = 6 leaves a segment of 3."""
+
+        def _score_k(self, S, E, k, resamples, seeds):
+            return 0.30, float(scores.set_index("k").loc[k, "stability"]), [np.arange(len(E)) % k for _ in resamples]
+
+        def _final_fit(self, X, F, P, k, seed):
+            labels = np.arange(len(X)) % k
+            if k == 6:
+                labels[labels == 5] = 0
+                labels[:3] = 5
+            return np.stack([X[labels == j].mean(axis=0) for j in range(k)]), labels
+
+    X = np.random.default_rng(0).normal(size=(600, 3)).astype(np.float32)
+    m = Scripted(k_range=(3, 6), min_size=50, n_bootstrap=2, random_state=0).fit(X)
+    # 6 is chosen, its final fit has a segment under 50: the next k the rule accepts is 4, not the unstable 5
+    assert m.n_clusters_ == 4 and m.stability_ == 0.90 and np.bincount(m.labels_).min() >= 50
 
 
 def test_choose_k_skips_k_whose_smallest_segment_is_too_small():
