@@ -3,6 +3,10 @@
 -- first event, on that event's device) and its orders (not cancelled; no device), by local hour and
 -- local weekday (0 = Monday) in the subscriber's resolved time zone. An address that never opens still
 -- shows its daily rhythm when it browses or buys; the segmentation reads these shares.
+{%- set count_cols = ['events'] %}
+{%- for h in range(24) %}{% do count_cols.append('hour_%02d' % h) %}{% endfor %}
+{%- for d in range(7) %}{% do count_cols.append('dow_%d' % d) %}{% endfor %}
+{%- do count_cols.extend(['mobile', 'desktop', 'tablet']) %}
 with subscribers as (
     select identity_id, timezone from {{ ref('int_subscribers_resolved') }}
 ),
@@ -91,9 +95,9 @@ counts as (
         {%- endfor %}
         sum(mobile + desktop + tablet) as device_events
     from (
-        select * from email_counts
+        select identity_id, {{ count_cols | join(', ') }} from email_counts
         union all
-        select * from site_counts
+        select identity_id, {{ count_cols | join(', ') }} from site_counts
     ) as both_channels
     group by identity_id
 )
