@@ -225,6 +225,71 @@ def test_reasons_name_the_right_traits():
     assert table["name"].is_unique and list(table.reset_index().columns) == list(PROFILE_COLUMNS)
 
 
+
+def _night_owls_who_never_open(n: int = 900):
+    """make_profiles rows where the dormant people (they never open) split in three: "A" order at 01:00
+    from a phone, "B" at 13:00 from a desktop, "Q" show no activity at all; everyone else is "C". The
+    three differ in nothing else."""
+    df = make_profiles(n)
+    dormant = np.flatnonzero(df["group"].eq("dormant").to_numpy())
+    labels = np.full(len(df), "C", dtype=object)
+    df.loc[dormant, [f"act_hour_{h:02d}" for h in range(24)]] = 0.0
+    df.loc[dormant, [f"act_dow_{d}" for d in range(7)]] = 0.0
+    df.loc[dormant, ["act_share_mobile", "act_share_desktop", "act_share_tablet"]] = 0.0
+    df.loc[dormant, "activity_events_total"] = 0
+    for label, rows, hour, device in (("A", dormant[0::3], 1, "mobile"), ("B", dormant[1::3], 13, "desktop"),
+                                      ("Q", dormant[2::3], None, None)):
+        labels[rows] = label
+        if hour is not None:
+            df.loc[rows, f"act_hour_{hour:02d}"] = 1.0
+            df.loc[rows, [f"act_dow_{d}" for d in range(7)]] = 1 / 7
+            df.loc[rows, f"act_share_{device}"] = 1.0
+            df.loc[rows, "activity_events_total"] = 12
+    return df, labels
+
+
+def test_traits_names_and_send_hour_read_every_channel():
+    df, labels = _night_owls_who_never_open()
+    assert df.loc[labels != "C", "engagement_events_total"].eq(0).all()
+    # every channel (the default): the never-openers active at 01:00 on phones stand out by it, are
+    # named by it beside their dormant siblings, and get mailed at 01:00 -- when they are active, as no
+    # e-mail engagement says otherwise
+    parents = np.where(labels == "C", "C", "D")
+    prof = SegmentProfiler(max_traits=8).fit(df, labels)
+    traits_a = dict(prof.key_traits_["A"])
+    assert traits_a["night"] > 1 and traits_a["mobile"] > 1
+    hours = prof.profiles_.set_index("segment_id")["recommended_send_hour"]
+    # Q has no activity anywhere: the list's e-mail peak, 09:00 (the VIPs open most, at 09:00)
+    assert hours.to_dict() == {"A": 1, "B": 13, "C": 9, "Q": 9}
+    micro = SegmentProfiler(level="micro").fit(df, labels, parents=parents)
+    assert micro.names_["A"].startswith("night-owl mobile") and micro.names_["B"].startswith("desktop")
+    # a reason names the 2-3 key traits (vs the whole list) a person shows most: never opening, long
+    # tenure, low open rate and late nights are all strong in A, so the night is named for most of them
+    night = np.array(["is active late at night" in r for r in SegmentProfiler().fit(df, labels).reasons(df, labels)])
+    assert night[labels == "A"].mean() > 0.5 and not night[labels != "A"].any()
+    # e-mail alone: nobody in A or B has a rhythm, so no night or device trait, and the list's peak hour
+    email = SegmentProfiler(max_traits=8, rhythm="email").fit(df, labels)
+    assert not {"night", "mobile", "desktop"} & set(dict(email.key_traits_["A"]))
+    assert email.profiles_.set_index("segment_id")["recommended_send_hour"].to_dict() == {"A": 9, "B": 9, "C": 9, "Q": 9}
+    assert "night-owl" not in SegmentProfiler(level="micro", rhythm="email").fit(df, labels, parents=parents).names_["A"]
+    assert not any("late at night" in r for r in email.reasons(df, labels)[labels == "A"])
+    # the segmentation pipeline passes its featurizer's rhythm on to the traits
+    model = SegmentationModel(k_range=(3, 3), n_bootstrap=2, min_size=40,
+                              featurizer_params={"rhythm": "email"}).fit(df.drop(columns=["group"]))
+    assert model.macro_profiler_.rhythm == "email" and model.micro_profiler_.rhythm == "email"
+
+
+def test_profiler_pickled_before_the_rhythm_option_keeps_reading_email():
+    df, labels = _night_owls_who_never_open(400)
+    state = dict(SegmentProfiler().__getstate__())
+    del state["rhythm"]  # what a profiler pickled by an older release holds
+    old = SegmentProfiler.__new__(SegmentProfiler)
+    old.__setstate__(state)
+    assert old.rhythm == "email"
+    old.fit(df, labels)
+    assert "night" not in dict(old.key_traits_["A"])
+
+
 # -- identity ----------------------------------------------------------------------------------------
 def test_stable_ids_follow_permuted_centroids_and_count_moves():
     rng = np.random.default_rng(3)

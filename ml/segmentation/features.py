@@ -51,8 +51,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .schema import (ACTIVITY_DEVICE_COLUMNS, ACTIVITY_DOW_COLUMNS, ACTIVITY_HOUR_COLUMNS, DEVICE_COLUMNS,
-                     DOW_COLUMNS, HOUR_COLUMNS, check_profiles)
+from .schema import check_profiles, rhythm_columns
 
 __all__ = ["ProfileFeaturizer", "FEATURE_GROUPS", "hour_moments"]
 
@@ -68,13 +67,8 @@ _DAYS_SINCE = (("days_since_last_order", "never_ordered"), ("days_since_last_ope
                ("days_since_last_click", "never_clicked"), ("days_since_last_visit", "never_visited"))
 DEFAULT_GROUP_WEIGHTS = {"timing": 1.5, "hour_profile": 1.5, "device": 1.75, "content": 0.25}
 _CATEGORICAL = ("top_content_topic", "top_offer_type", "top_category")
-# where the timing, daily-rhythm and device features come from: (hour shares, weekday shares, device
-# shares, event count, name of the "none at all" flag)
-_RHYTHMS = {
-    "activity": (ACTIVITY_HOUR_COLUMNS, ACTIVITY_DOW_COLUMNS, ACTIVITY_DEVICE_COLUMNS, "activity_events_total",
-                 "no_activity"),
-    "email": (HOUR_COLUMNS, DOW_COLUMNS, DEVICE_COLUMNS, "engagement_events_total", "no_engagement"),
-}
+# the "none at all" flag of each rhythm (its columns: schema.RHYTHM_COLUMNS)
+_NONE_FLAG = {"activity": "no_activity", "email": "no_engagement"}
 _HOURS = np.arange(24)
 
 
@@ -197,7 +191,8 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
             (np.nan_to_num(_num(df, "opens_90d")) + 0.5) / (np.nan_to_num(_num(df, "sends_90d")) + 3.0))
         add("engagement_trend", "engagement", fill("engagement_trend", _num(df, "engagement_trend")))
 
-        hour_cols, dow_cols, device_cols, count_col, none_flag = _RHYTHMS[self.rhythm]
+        hour_cols, dow_cols, device_cols, count_col = rhythm_columns(self.rhythm)
+        none_flag = _NONE_FLAG[self.rhythm]
         n_eng = np.nan_to_num(_num(df, count_col))
         evidence = n_eng / (n_eng + float(self.prior_events))
         shares = _nums(df, hour_cols)
@@ -254,8 +249,7 @@ class ProfileFeaturizer(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y=None) -> "ProfileFeaturizer":
         """Learn fills, one-hot levels, robust centre/scale and group weights on profiles ``X``."""
         check_profiles(X)
-        if self.rhythm not in _RHYTHMS:
-            raise ValueError(f"rhythm must be one of {sorted(_RHYTHMS)}, got {self.rhythm!r}")
+        rhythm_columns(self.rhythm)  # ValueError naming the choices
         if int(self.hour_bin_hours) < 0 or (int(self.hour_bin_hours) and 24 % int(self.hour_bin_hours)):
             raise ValueError(f"hour_bin_hours must be 0 or a divisor of 24, got {self.hour_bin_hours!r}")
         self.fills_, self.levels_ = {}, {}

@@ -119,7 +119,8 @@ class SegmentationModel(BaseEstimator):
                                      random_state=self.random_state).fit(X, macro_idx)
         micro_idx, micro_conf = self.micro_.predict_with_confidence(X, macro_idx)
 
-        T = trait_table(profiles).to_numpy(np.float64)
+        rhythm = self.featurizer_.rhythm  # the traits read the rhythm the features read
+        T = trait_table(profiles, rhythm=rhythm).to_numpy(np.float64)
         fill = np.nanmean(T, axis=0)
         self.trait_scale_ = np.nanstd(T, axis=0) + 1e-9
         k = self.macro_.n_clusters_
@@ -128,10 +129,10 @@ class SegmentationModel(BaseEstimator):
         macro_labels = np.asarray(self.macro_ids_, dtype=object)[macro_idx]
         micro_labels = self._micro_labels(macro_idx, micro_idx)
         inherited = previous is not None
-        self.macro_profiler_ = SegmentProfiler(level="macro").fit(
+        self.macro_profiler_ = SegmentProfiler(level="macro", rhythm=rhythm).fit(
             profiles, macro_labels, traits=self._traits_frame(T),
             fixed_names={i: n for i, n in zip(self.macro_ids_, self._macro_names_old) if n} if inherited else None)
-        self.micro_profiler_ = SegmentProfiler(level="micro").fit(
+        self.micro_profiler_ = SegmentProfiler(level="micro", rhythm=rhythm).fit(
             profiles, micro_labels, parents=macro_labels, traits=self._traits_frame(T),
             fixed_names=self._micro_names_old if inherited else None)
         self.segment_profiles_ = (pd.concat([self.macro_profiler_.profiles_, self.micro_profiler_.profiles_],
@@ -222,7 +223,7 @@ class SegmentationModel(BaseEstimator):
         micro_idx, micro_conf = self.micro_.predict_with_confidence(X, macro_idx)
         macro_labels = np.asarray(self.macro_ids_, dtype=object)[macro_idx]
         micro_labels = self._micro_labels(macro_idx, micro_idx)
-        traits = trait_table(profiles)
+        traits = trait_table(profiles, rhythm=self.featurizer_.rhythm)
         macro_names = pd.Series(self.macro_profiler_.names_)
         micro_names = pd.Series(self.micro_profiler_.names_)
         return pd.DataFrame({

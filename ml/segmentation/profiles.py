@@ -10,8 +10,10 @@ macro, or micro). For every segment it reports
   ``parents`` (micro level) the name contrasts the segment with its siblings inside the parent segment,
   because "what is special about this micro segment" is the useful question there;
 * ``description``: one sentence with size, share and the top three traits;
-* ``recommended_send_hour``: the peak of the segment's pooled local engagement hours (smoothed over
-  neighbouring hours, on the circle);
+* ``recommended_send_hour``: the peak of the segment's pooled local e-mail engagement hours (smoothed
+  over neighbouring hours, on the circle); a segment whose members never opened nor clicked takes the
+  peak of its activity on every channel (site visits, orders) instead, and the list's e-mail peak when
+  it has none either;
 * ``recommended_content``: the topic and offer type with the most click-rate mass among members
   (each member's top topic weighted by its click rate), or the best shrunk click rate from campaign
   history when ``content_rates`` is given (:mod:`ml.segmentation.similarity`);
@@ -31,6 +33,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .naming import SegmentTraits, build_names
+from .schema import rhythm_columns
 from .traits import (TRAIT_KEYS, TRAITS, describe_value, hour_profile, natural_units, standardised_differences,
                      trait_table)
 
@@ -77,6 +80,8 @@ class SegmentProfiler(BaseEstimator):
     n_adjectives : trait words in a name.
     topic_min_share, topic_min_lift : when a topic / category joins the name.
     horizon_days : cap for days-since traits.
+    rhythm : where the timing and device traits come from, ``"activity"`` (every channel) or ``"email"``
+        (see :mod:`ml.segmentation.traits`); a profiler pickled before the option reads ``"email"``.
 
     Fitted attributes: ``segments_`` (ids in order), ``smd_`` and ``means_`` (segment x trait; means in
     natural units, e.g. spend not log-spend),
@@ -88,7 +93,7 @@ class SegmentProfiler(BaseEstimator):
 
     def __init__(self, level: str = "macro", max_traits: int = 5, min_smd: float = 0.2, n_reasons: int = 3,
                  n_adjectives: int = 2, topic_min_share: float = 0.3, topic_min_lift: float = 1.5,
-                 horizon_days: float = 365.0):
+                 horizon_days: float = 365.0, rhythm: str = "activity"):
         self.level = level
         self.max_traits = max_traits
         self.min_smd = min_smd
@@ -97,6 +102,15 @@ class SegmentProfiler(BaseEstimator):
         self.topic_min_share = topic_min_share
         self.topic_min_lift = topic_min_lift
         self.horizon_days = horizon_days
+        self.rhythm = rhythm
+
+    def __setstate__(self, state):
+        # a profiler pickled before ``rhythm`` existed read the e-mail columns: it keeps doing so
+        state = {"rhythm": "email", **state}
+        super().__setstate__(state)
+
+    def _traits(self, profiles: pd.DataFrame) -> pd.DataFrame:
+        return trait_table(profiles, self.horizon_days, self.rhythm)
 
     def fit(self, profiles: pd.DataFrame, labels, parents=None, fixed_names: dict | None = None,
             content_rates: pd.DataFrame | None = None, traits: pd.DataFrame | None = None) -> "SegmentProfiler":
@@ -107,7 +121,7 @@ class SegmentProfiler(BaseEstimator):
         from campaign history; ``traits``: a precomputed :func:`trait_table` of ``profiles``.
         """
         labels = np.asarray(labels).astype(str)
-        T = trait_table(profiles, self.horizon_days) if traits is None else traits
+        T = self._traits(profiles) if traits is None else traits
         values = T.to_numpy(np.float64)
         self.segments_, codes = np.unique(labels, return_inverse=True)
         S = len(self.segments_)
@@ -175,14 +189,19 @@ class SegmentProfiler(BaseEstimator):
 
     def _table(self, profiles, codes, S, parent_ids, content_rates) -> pd.DataFrame:
         sizes = np.bincount(codes, minlength=S)
-        n_eng = np.nan_to_num(pd.to_numeric(profiles["engagement_events_total"], errors="coerce").to_numpy(np.float64))
+        num = lambda c: np.nan_to_num(pd.to_numeric(profiles[c], errors="coerce").to_numpy(np.float64))  # noqa: E731
         H = np.zeros((S, 24))
-        np.add.at(H, codes, hour_profile(profiles) * n_eng[:, None])
+        np.add.at(H, codes, hour_profile(profiles) * num("engagement_events_total")[:, None])
         pooled = H.sum(axis=0)
+        if self.rhythm == "activity":  # no e-mail engagement in the segment: when its members are active
+            hour_cols, _, _, count_col = rhythm_columns("activity")
+            A = np.zeros((S, 24))
+            np.add.at(A, codes, hour_profile(profiles, hour_cols) * num(count_col)[:, None])
+            none = H.sum(axis=1) == 0
+            H[none] = A[none]
         H[H.sum(axis=1) == 0] = pooled
         smooth = 0.5 * H + 0.25 * np.roll(H, 1, axis=1) + 0.25 * np.roll(H, -1, axis=1)
         send_hour = smooth.argmax(axis=1)
-        num = lambda c: np.nan_to_num(pd.to_numeric(profiles[c], errors="coerce").to_numpy(np.float64))  # noqa: E731
         opens90 = np.bincount(codes, weights=num("opens_90d"), minlength=S)
         sends90 = np.bincount(codes, weights=num("sends_90d"), minlength=S)
         topic = _top_by_mass(profiles["top_content_topic"], num("top_content_topic_click_rate"), codes, S)
@@ -238,7 +257,7 @@ class SegmentProfiler(BaseEstimator):
         """Per subscriber, the 2-3 key traits of their segment on which they stand out most, in words."""
         check_is_fitted(self, "key_traits_")
         labels = np.asarray(labels).astype(str)
-        T = (trait_table(profiles, self.horizon_days) if traits is None else traits).to_numpy(np.float64)
+        T = (self._traits(profiles) if traits is None else traits).to_numpy(np.float64)
         out = np.full(len(labels), "close to the segment's overall profile", dtype=object)
         for sid in np.unique(labels):
             rows = np.flatnonzero(labels == sid)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 __all__ = ["REQUIRED_COLUMNS", "HOUR_COLUMNS", "DOW_COLUMNS", "DEVICE_COLUMNS", "ACTIVITY_HOUR_COLUMNS",
-           "ACTIVITY_DOW_COLUMNS", "ACTIVITY_DEVICE_COLUMNS", "DRIFT_COLUMNS", "check_profiles"]
+           "ACTIVITY_DOW_COLUMNS", "ACTIVITY_DEVICE_COLUMNS", "RHYTHM_COLUMNS", "rhythm_columns", "DRIFT_COLUMNS",
+           "check_profiles"]
 
 # e-mail engagement only (real opens and clicks): the reading habit
 HOUR_COLUMNS = tuple(f"eng_hour_{h:02d}" for h in range(24))
@@ -20,6 +21,20 @@ DEVICE_COLUMNS = ("share_mobile", "share_desktop", "share_tablet")
 ACTIVITY_HOUR_COLUMNS = tuple(f"act_hour_{h:02d}" for h in range(24))
 ACTIVITY_DOW_COLUMNS = tuple(f"act_dow_{d}" for d in range(7))
 ACTIVITY_DEVICE_COLUMNS = ("act_share_mobile", "act_share_desktop", "act_share_tablet")
+# a "rhythm" names where the timing of a person is read from: (hour shares, weekday shares, device
+# shares, event count). The segment features (features.py) and the segment traits (traits.py) share it.
+RHYTHM_COLUMNS = {
+    "activity": (ACTIVITY_HOUR_COLUMNS, ACTIVITY_DOW_COLUMNS, ACTIVITY_DEVICE_COLUMNS, "activity_events_total"),
+    "email": (HOUR_COLUMNS, DOW_COLUMNS, DEVICE_COLUMNS, "engagement_events_total"),
+}
+
+
+def rhythm_columns(rhythm: str) -> tuple:
+    """The (hours, weekdays, devices, count) columns of ``rhythm``; ``ValueError`` naming the choices."""
+    if rhythm not in RHYTHM_COLUMNS:
+        raise ValueError(f"rhythm must be one of {sorted(RHYTHM_COLUMNS)}, got {rhythm!r}")
+    return RHYTHM_COLUMNS[rhythm]
+
 
 REQUIRED_COLUMNS = (
     "subscriber_key", "tenure_days",

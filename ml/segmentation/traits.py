@@ -5,8 +5,14 @@ The clustering matrix is scaled and weighted for the algorithm; people need plai
 (:func:`trait_table`), the word for a segment that is high (or low) on it (``"night-owl"``,
 ``"discount-seeking"``, ``"new"``), and the clause that explains it for one subscriber ("opens late at
 night"). Quantities are NaN where they do not apply (basket size of someone who never bought, hours of
-someone who never engaged), and NaN rows are left out of that trait's statistics rather than filled,
+someone with no activity), and NaN rows are left out of that trait's statistics rather than filled,
 so "no data" never reads as "low".
+
+The timing and device traits (night, morning, weekend, mobile, desktop, tablet) read the same rhythm
+as the segment features (``rhythm``; :data:`~ml.segmentation.schema.RHYTHM_COLUMNS`): by default every
+channel -- real e-mail engagements, web sessions and orders -- so a segment of people who never open
+but browse at night on their phones is named and explained by that, not left without a rhythm;
+``rhythm="email"`` reads e-mail engagement alone (what segment models fitted before the option keep).
 
 :func:`standardised_differences` compares every segment with the rest of the list (or with the rest of
 its parent segment) in one pass of per-label sums: ``(mean_in - mean_out) / sqrt((var_in + var_out) / 2)``.
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import DOW_COLUMNS, HOUR_COLUMNS
+from .schema import HOUR_COLUMNS, rhythm_columns
 
 __all__ = ["Trait", "TRAITS", "TRAIT_KEYS", "trait_table", "standardised_differences", "group_sums", "describe_value",
            "hour_profile", "natural_units"]
@@ -57,15 +63,17 @@ TRAITS = (
           "opened recently", "have not opened for a while", "opened recently", "days"),
     Trait("silent", "never opened", "dormant", None, "has never opened an e-mail", None,
           "have never opened an e-mail", None, "share"),
-    Trait("night", "late-night engagement share", "night-owl", None, "opens late at night", None,
-          "open late at night", None, "share"),
-    Trait("morning", "early-morning engagement share", "early-bird", None, "opens early in the morning", None,
-          "open early in the morning", None, "share"),
-    Trait("weekend", "weekend engagement share", "weekend", "weekday", "engages at weekends", "engages on weekdays",
-          "engage at weekends", "engage on weekdays", "share"),
-    Trait("mobile", "mobile share", "mobile", None, "reads on mobile", None, "read on mobile", None, "share"),
-    Trait("desktop", "desktop share", "desktop", None, "reads on desktop", None, "read on desktop", None, "share"),
-    Trait("tablet", "tablet share", "tablet", None, "reads on a tablet", None, "read on tablets", None, "share"),
+    Trait("night", "late-night activity share", "night-owl", None, "is active late at night", None,
+          "are active late at night", None, "share"),
+    Trait("morning", "early-morning activity share", "early-bird", None, "is active early in the morning", None,
+          "are active early in the morning", None, "share"),
+    Trait("weekend", "weekend activity share", "weekend", "weekday", "is active at weekends", "is active on weekdays",
+          "are active at weekends", "are active on weekdays", "share"),
+    Trait("mobile", "mobile share", "mobile", None, "is mostly on mobile", None, "are mostly on mobile", None,
+          "share"),
+    Trait("desktop", "desktop share", "desktop", None, "is mostly on desktop", None, "are mostly on desktop", None,
+          "share"),
+    Trait("tablet", "tablet share", "tablet", None, "uses a tablet", None, "use tablets", None, "share"),
     Trait("window", "views without orders (90 days)", "window-shopping", None, "browses without buying", None,
           "browse the shop without buying", None),
     Trait("cart", "abandoned carts (90 days)", "cart-abandoning", None, "leaves carts behind", None,
@@ -85,16 +93,19 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0) -> pd.DataFrame:
-    """One row per profile, one float column per trait of :data:`TRAITS` (NaN where it does not apply)."""
+def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0, rhythm: str = "activity") -> pd.DataFrame:
+    """One row per profile, one float column per trait of :data:`TRAITS` (NaN where it does not apply).
+
+    ``rhythm`` picks the columns of the timing and device traits (see the module docstring).
+    """
+    hour_cols, dow_cols, device_cols, count_col = rhythm_columns(rhythm)
     orders = np.nan_to_num(_num(profiles, "orders_total"))
     opens = np.nan_to_num(_num(profiles, "real_opens_total"))
     clicks = np.nan_to_num(_num(profiles, "clicks_total"))
     sends = np.nan_to_num(_num(profiles, "sends_total"))
-    n_eng = np.nan_to_num(_num(profiles, "engagement_events_total"))
-    engaged = n_eng > 0
-    hours = np.nan_to_num(profiles[list(HOUR_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
-    dows = np.nan_to_num(profiles[list(DOW_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+    active = np.nan_to_num(_num(profiles, count_col)) > 0
+    hours = np.nan_to_num(profiles[list(hour_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+    dows = np.nan_to_num(profiles[list(dow_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
     lift = _num(profiles, "discount_click_lift")  # discount click rate minus other click rate
     lift_score = np.clip(lift / 0.05, 0.0, 1.0)  # +5 points of click rate on discounts counts as fully keen
     parts = np.stack([_num(profiles, "discount_order_share"), lift_score])
@@ -119,12 +130,12 @@ def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0) -> pd.DataF
         "reading": open_rate * (1.0 - cto),
         "lapse": when(np.isfinite(dso), np.minimum(dso, horizon_days)),
         "silent": when(sends > 0, (~np.isfinite(dso)).astype(np.float64)),
-        "night": when(engaged, hours[:, list(_NIGHT)].sum(axis=1)),
-        "morning": when(engaged, hours[:, list(_MORNING)].sum(axis=1)),
-        "weekend": when(engaged, dows[:, 5] + dows[:, 6]),
-        "mobile": when(engaged, _num(profiles, "share_mobile")),
-        "desktop": when(engaged, _num(profiles, "share_desktop")),
-        "tablet": when(engaged, _num(profiles, "share_tablet")),
+        "night": when(active, hours[:, list(_NIGHT)].sum(axis=1)),
+        "morning": when(active, hours[:, list(_MORNING)].sum(axis=1)),
+        "weekend": when(active, dows[:, 5] + dows[:, 6]),
+        "mobile": when(active, _num(profiles, device_cols[0])),
+        "desktop": when(active, _num(profiles, device_cols[1])),
+        "tablet": when(active, _num(profiles, device_cols[2])),
         "window": np.log1p(np.where(recent_orders > 0, 0.0, views)),
         "cart": np.log1p(np.nan_to_num(_num(profiles, "abandoned_carts_90d"))),
         "browsing": np.log1p(np.nan_to_num(_num(profiles, "page_views_90d")) + views),
@@ -196,7 +207,7 @@ def describe_value(trait: Trait, mean: float) -> str:
     return f"{mean:+.2f}"
 
 
-def hour_profile(profiles: pd.DataFrame) -> np.ndarray:
-    """(n, 24) engagement-hour shares (zeros where the person never engaged)."""
-    return np.nan_to_num(profiles[list(HOUR_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+def hour_profile(profiles: pd.DataFrame, columns=HOUR_COLUMNS) -> np.ndarray:
+    """(n, 24) hour shares of ``columns``: e-mail engagement by default (zeros where there was none)."""
+    return np.nan_to_num(profiles[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
 
