@@ -57,6 +57,10 @@ def test_moves_and_history_are_recorded(refreshed):
         history = con.execute("SELECT * FROM serving.segment_membership_history").df()
         scores_hist = con.execute(
             "SELECT as_of, count(*) n FROM serving.subscriber_scores_history GROUP BY 1 ORDER BY 1").fetchall()
+        profiles = con.execute("SELECT description, size, share FROM serving.segment_profiles").df()
+    # sizes are this assignment's; each description opens with them, not with the sizes at training
+    assert all(d.startswith(f"{n:,} subscribers ({sh:.1%} of the list)")
+               for d, n, sh in zip(profiles["description"], profiles["size"], profiles["share"]))
     assert len(transitions) == moved
     assert (transitions["moved_at"] == after["as_of"]).all()
     assert history["valid_to"].isna().sum() == len(after["assigned"])  # one open stretch per subscriber

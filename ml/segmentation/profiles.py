@@ -27,6 +27,8 @@ whole list), in words. It loops over segments, never over people.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -37,11 +39,28 @@ from .schema import rhythm_columns
 from .traits import (TRAIT_KEYS, TRAITS, describe_value, hour_profile, natural_units, standardised_differences,
                      trait_table)
 
-__all__ = ["SegmentProfiler", "cadence_for", "PROFILE_COLUMNS"]
+__all__ = ["SegmentProfiler", "cadence_for", "PROFILE_COLUMNS", "with_current_size"]
 
 PROFILE_COLUMNS = ("segment_id", "level", "parent_segment_id", "name", "description", "size", "share",
                    "key_traits", "recommended_send_hour", "recommended_content", "recommended_cadence")
 _BY_KEY = {t.key: t for t in TRAITS}
+
+
+def _head(size: int, share: float) -> str:
+    return f"{size:,} subscribers ({share:.1%} of the list)"
+
+
+_HEAD = re.compile(r"^[\d,]+ subscribers \(\d+(?:\.\d+)?% of the list\)")
+
+
+def with_current_size(description: str, size: int, share: float) -> str:
+    """``description`` with its opening "N subscribers (x% of the list)" set to ``size`` and ``share``.
+
+    A description is written when the model is trained; a later assignment (a refresh) changes the
+    segment's size, and the sentence must not contradict the size it is served beside. The trait
+    figures after the opening stay those of training. Text that does not open that way is returned as is.
+    """
+    return _HEAD.sub(lambda _: _head(int(size), float(share)), str(description), count=1)
 
 
 def cadence_for(recent_open_rate: float) -> float:
@@ -247,7 +266,7 @@ class SegmentProfiler(BaseEstimator):
                                f"{describe_value(t, self._overall(key))})")
             if len(clauses) == 3:
                 break
-        head = f"{size:,} subscribers ({share:.1%} of the list)"
+        head = _head(size, share)
         if not clauses:
             return head + " who look like the list as a whole."
         body = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
