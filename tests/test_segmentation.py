@@ -279,6 +279,20 @@ def test_traits_names_and_send_hour_read_every_channel():
     assert model.macro_profiler_.rhythm == "email" and model.micro_profiler_.rhythm == "email"
 
 
+def test_device_traits_need_a_device():
+    # a never-opener whose only activity is two orders at 01:00: a night owl, but orders carry no device,
+    # so the device traits are unknown (NaN), not "never on mobile"
+    from ml.segmentation import trait_table
+
+    df, labels = _night_owls_who_never_open()
+    row = df.iloc[[np.flatnonzero(labels == "A")[0]]].copy()
+    row[["act_share_mobile", "act_share_desktop", "act_share_tablet"]] = 0.0
+    row["activity_events_total"] = 2
+    t = trait_table(pd.concat([row, df.iloc[[np.flatnonzero(labels == "A")[1]]]])).reset_index(drop=True)
+    assert t.loc[0, "night"] == 1.0 and t.loc[0, ["mobile", "desktop", "tablet"]].isna().all()
+    assert t.loc[1, ["mobile", "desktop", "tablet"]].tolist() == [1.0, 0.0, 0.0]
+
+
 def test_profiler_pickled_before_the_rhythm_option_keeps_reading_email():
     df, labels = _night_owls_who_never_open(400)
     state = dict(SegmentProfiler().__getstate__())

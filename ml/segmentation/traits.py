@@ -3,9 +3,10 @@
 The clustering matrix is scaled and weighted for the algorithm; people need plain quantities instead.
 :data:`TRAITS` is the vocabulary: for each trait, the quantity computed from profile columns
 (:func:`trait_table`), the word for a segment that is high (or low) on it (``"night-owl"``,
-``"discount-seeking"``, ``"new"``), and the clause that explains it for one subscriber ("opens late at
-night"). Quantities are NaN where they do not apply (basket size of someone who never bought, hours of
-someone with no activity), and NaN rows are left out of that trait's statistics rather than filled,
+``"discount-seeking"``, ``"new"``), and the clause that explains it for one subscriber ("is active late
+at night"). Quantities are NaN where they do not apply (basket size of someone who never bought, hours of
+someone with no activity, device shares of someone whose only activity is orders, which carry no device),
+and NaN rows are left out of that trait's statistics rather than filled,
 so "no data" never reads as "low".
 
 The timing and device traits (night, morning, weekend, mobile, desktop, tablet) read the same rhythm
@@ -104,6 +105,8 @@ def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0, rhythm: str
     clicks = np.nan_to_num(_num(profiles, "clicks_total"))
     sends = np.nan_to_num(_num(profiles, "sends_total"))
     active = np.nan_to_num(_num(profiles, count_col)) > 0
+    devices = np.stack([np.nan_to_num(_num(profiles, c)) for c in device_cols], axis=1)
+    on_device = active & (devices.sum(axis=1) > 0)  # orders carry no device: only orders is no device data
     hours = np.nan_to_num(profiles[list(hour_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
     dows = np.nan_to_num(profiles[list(dow_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
     lift = _num(profiles, "discount_click_lift")  # discount click rate minus other click rate
@@ -133,9 +136,9 @@ def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0, rhythm: str
         "night": when(active, hours[:, list(_NIGHT)].sum(axis=1)),
         "morning": when(active, hours[:, list(_MORNING)].sum(axis=1)),
         "weekend": when(active, dows[:, 5] + dows[:, 6]),
-        "mobile": when(active, _num(profiles, device_cols[0])),
-        "desktop": when(active, _num(profiles, device_cols[1])),
-        "tablet": when(active, _num(profiles, device_cols[2])),
+        "mobile": when(on_device, devices[:, 0]),
+        "desktop": when(on_device, devices[:, 1]),
+        "tablet": when(on_device, devices[:, 2]),
         "window": np.log1p(np.where(recent_orders > 0, 0.0, views)),
         "cart": np.log1p(np.nan_to_num(_num(profiles, "abandoned_carts_90d"))),
         "browsing": np.log1p(np.nan_to_num(_num(profiles, "page_views_90d")) + views),
