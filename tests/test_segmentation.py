@@ -225,11 +225,10 @@ def test_reasons_name_the_right_traits():
     assert table["name"].is_unique and list(table.reset_index().columns) == list(PROFILE_COLUMNS)
 
 
-
 def _night_owls_who_never_open(n: int = 900):
-    """make_profiles rows where the dormant people (they never open) split in three: "A" order at 01:00
-    from a phone, "B" at 13:00 from a desktop, "Q" show no activity at all; everyone else is "C". The
-    three differ in nothing else."""
+    """make_profiles rows where the dormant people (they never open) split in three: "A" are active on the
+    site at 01:00 on a phone, "B" at 13:00 on a desktop, "Q" show no activity at all; everyone else is
+    "C". The three differ in nothing else."""
     df = make_profiles(n)
     dormant = np.flatnonzero(df["group"].eq("dormant").to_numpy())
     labels = np.full(len(df), "C", dtype=object)
@@ -302,7 +301,6 @@ def test_profiler_pickled_before_the_rhythm_option_keeps_reading_email():
     assert old.rhythm == "email"
     old.fit(df, labels)
     assert "night" not in dict(old.key_traits_["A"])
-
 
 
 def test_description_opens_with_the_current_size():
