@@ -304,20 +304,16 @@ def test_profiler_pickled_before_the_rhythm_option_keeps_reading_email():
 
 
 def test_description_opens_with_the_current_size():
-    from ml.segmentation import with_current_size
     from orchestration.assets.segmentation import _catalog
 
-    text = "13,700 subscribers (13.7% of the list) who have never opened an e-mail (100% vs 20%)."
-    assert with_current_size(text, 13694, 0.13694) == \
-        "13,694 subscribers (13.7% of the list) who have never opened an e-mail (100% vs 20%)."
-    assert with_current_size(text, 1234567, 0.5) == \
-        "1,234,567 subscribers (50.0% of the list) who have never opened an e-mail (100% vs 20%)."
-    assert with_current_size("A hand-written description.", 5, 0.1) == "A hand-written description."
-    # the served catalog: a later assignment (here 600 of the 1,200 training rows) changes the sizes, and
-    # each description opens with the size and share it is served beside
     df = make_profiles(1200, seed=2).drop(columns=["group"])
     model = SegmentationModel(k_range=(4, 4), n_bootstrap=2, min_size=40).fit(df)
     trained = model.segment_profiles_.set_index("segment_id")
+    for sid, row in trained.iterrows():  # the trained sizes give back the trained sentence
+        assert model.describe(sid, row["size"], row["share"]) == row["description"]
+    assert model.describe("M01", 1234567, 0.5).startswith("1,234,567 subscribers (50.0% of the list) who ")
+    # the served catalog: a later assignment (here 600 of the 1,200 training rows) changes the sizes, and
+    # each description opens with the size and share it is served beside
     cat = _catalog(model, model.assign(df.iloc[:600]), version=1).set_index("segment_id")
     assert (cat["size"] != trained["size"]).all() and cat.loc[cat["level"] == "macro", "size"].sum() == 600
     for sid, row in cat.iterrows():

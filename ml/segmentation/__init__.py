@@ -22,14 +22,14 @@ from .macro import MacroSegmenter, choose_k
 from .micro import MicroSegmenter, default_min_size
 from .naming import SegmentTraits, build_names
 from .pipeline import ASSIGNMENT_COLUMNS, SegmentationModel
-from .profiles import PROFILE_COLUMNS, SegmentProfiler, with_current_size
+from .profiles import PROFILE_COLUMNS, SegmentProfiler
 from .schema import REQUIRED_COLUMNS, check_profiles
 from .similarity import SegmentResponse
 from .traits import TRAITS, trait_table
 
 __all__ = [
     "ProfileFeaturizer", "FEATURE_GROUPS", "MacroSegmenter", "choose_k", "MicroSegmenter", "default_min_size",
-    "SegmentProfiler", "PROFILE_COLUMNS", "with_current_size", "SegmentTraits", "build_names", "TRAITS", "trait_table",
+    "SegmentProfiler", "PROFILE_COLUMNS", "SegmentTraits", "build_names", "TRAITS", "trait_table",
     "match_segments", "moved_between", "IdentityMatch", "SegmentResponse", "check_gates", "GateReport",
     "GateCheck", "SegmentationModel", "ASSIGNMENT_COLUMNS", "REQUIRED_COLUMNS", "check_profiles",
 ]

@@ -209,6 +209,13 @@ class SegmentationModel(BaseEstimator):
             table[m, :len(ids)] = ids
         return table[macro_idx, micro_idx]
 
+    def describe(self, segment_id: str, size: int, share: float) -> str:
+        """The description of a macro or micro segment with ``size`` members (``share`` of the list):
+        its trait figures as fitted, the size and share as given (e.g. a later assignment's)."""
+        check_is_fitted(self, "segment_profiles_")
+        profiler = self.macro_profiler_ if segment_id in self.macro_profiler_.names_ else self.micro_profiler_
+        return profiler.sentence(segment_id, int(size), float(share))
+
     # -- assignment ---------------------------------------------------------------------------------
     def assign(self, profiles: pd.DataFrame) -> pd.DataFrame:
         """One row per profile: ids, names, confidence (macro x micro posterior) and a reason in words.

@@ -27,8 +27,6 @@ whole list), in words. It loops over segments, never over people.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -39,28 +37,11 @@ from .schema import rhythm_columns
 from .traits import (TRAIT_KEYS, TRAITS, describe_value, hour_profile, natural_units, standardised_differences,
                      trait_table)
 
-__all__ = ["SegmentProfiler", "cadence_for", "PROFILE_COLUMNS", "with_current_size"]
+__all__ = ["SegmentProfiler", "cadence_for", "PROFILE_COLUMNS"]
 
 PROFILE_COLUMNS = ("segment_id", "level", "parent_segment_id", "name", "description", "size", "share",
                    "key_traits", "recommended_send_hour", "recommended_content", "recommended_cadence")
 _BY_KEY = {t.key: t for t in TRAITS}
-
-
-def _head(size: int, share: float) -> str:
-    return f"{size:,} subscribers ({share:.1%} of the list)"
-
-
-_HEAD = re.compile(r"^[\d,]+ subscribers \(\d+(?:\.\d+)?% of the list\)")
-
-
-def with_current_size(description: str, size: int, share: float) -> str:
-    """``description`` with its opening "N subscribers (x% of the list)" set to ``size`` and ``share``.
-
-    A description is written when the model is trained; a later assignment (a refresh) changes the
-    segment's size, and the sentence must not contradict the size it is served beside. The trait
-    figures after the opening stay those of training. Text that does not open that way is returned as is.
-    """
-    return _HEAD.sub(lambda _: _head(int(size), float(share)), str(description), count=1)
 
 
 def cadence_for(recent_open_rate: float) -> float:
@@ -213,7 +194,7 @@ class SegmentProfiler(BaseEstimator):
         np.add.at(H, codes, hour_profile(profiles) * num("engagement_events_total")[:, None])
         pooled = H.sum(axis=0)
         if self.rhythm == "activity":  # no e-mail engagement in the segment: when its members are active
-            hour_cols, _, _, count_col = rhythm_columns("activity")
+            hour_cols, _, _, count_col = rhythm_columns(self.rhythm)
             A = np.zeros((S, 24))
             np.add.at(A, codes, hour_profile(profiles, hour_cols) * num(count_col)[:, None])
             none = H.sum(axis=1) == 0
@@ -235,7 +216,7 @@ class SegmentProfiler(BaseEstimator):
             rows.append({
                 "segment_id": sid, "level": self.level,
                 "parent_segment_id": None if parent_ids is None else str(parent_ids[i]),
-                "name": self.names_[sid], "description": self._sentence(sid, int(sizes[i]), sizes[i] / sizes.sum()),
+                "name": self.names_[sid], "description": self.sentence(sid, int(sizes[i]), sizes[i] / sizes.sum()),
                 "size": int(sizes[i]), "share": float(sizes[i] / sizes.sum()),
                 "key_traits": self._traits_text(sid), "recommended_send_hour": int(send_hour[i]),
                 "recommended_content": content,
@@ -256,7 +237,9 @@ class SegmentProfiler(BaseEstimator):
             parts.append(f"{word} ({text})" if word else text)
         return "; ".join(parts) if parts else "close to the list average"
 
-    def _sentence(self, sid: str, size: int, share: float) -> str:
+    def sentence(self, sid: str, size: int, share: float) -> str:
+        """The one-sentence description of segment ``sid`` with ``size`` members (``share`` of the list):
+        the trait figures as fitted, the size and share as given (a later assignment's, when served)."""
         clauses = []
         for key, v in self.worded_traits_[sid]:
             t = _BY_KEY[key]
@@ -266,7 +249,7 @@ class SegmentProfiler(BaseEstimator):
                                f"{describe_value(t, self._overall(key))})")
             if len(clauses) == 3:
                 break
-        head = _head(size, share)
+        head = f"{size:,} subscribers ({share:.1%} of the list)"
         if not clauses:
             return head + " who look like the list as a whole."
         body = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]

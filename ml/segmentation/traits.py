@@ -94,6 +94,11 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _shares(df: pd.DataFrame, columns) -> np.ndarray:
+    """(n, len(columns)) float matrix of share columns, zeros where missing (shares of nothing)."""
+    return np.nan_to_num(df[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+
+
 def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0, rhythm: str = "activity") -> pd.DataFrame:
     """One row per profile, one float column per trait of :data:`TRAITS` (NaN where it does not apply).
 
@@ -105,10 +110,9 @@ def trait_table(profiles: pd.DataFrame, horizon_days: float = 365.0, rhythm: str
     clicks = np.nan_to_num(_num(profiles, "clicks_total"))
     sends = np.nan_to_num(_num(profiles, "sends_total"))
     active = np.nan_to_num(_num(profiles, count_col)) > 0
-    devices = np.stack([np.nan_to_num(_num(profiles, c)) for c in device_cols], axis=1)
+    devices = _shares(profiles, device_cols)
     on_device = active & (devices.sum(axis=1) > 0)  # orders carry no device: only orders is no device data
-    hours = np.nan_to_num(profiles[list(hour_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
-    dows = np.nan_to_num(profiles[list(dow_cols)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+    hours, dows = _shares(profiles, hour_cols), _shares(profiles, dow_cols)
     lift = _num(profiles, "discount_click_lift")  # discount click rate minus other click rate
     lift_score = np.clip(lift / 0.05, 0.0, 1.0)  # +5 points of click rate on discounts counts as fully keen
     parts = np.stack([_num(profiles, "discount_order_share"), lift_score])
@@ -212,5 +216,5 @@ def describe_value(trait: Trait, mean: float) -> str:
 
 def hour_profile(profiles: pd.DataFrame, columns=HOUR_COLUMNS) -> np.ndarray:
     """(n, 24) hour shares of ``columns``: e-mail engagement by default (zeros where there was none)."""
-    return np.nan_to_num(profiles[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64))
+    return _shares(profiles, columns)
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
-from ml.segmentation import ASSIGNMENT_COLUMNS, SegmentationModel, check_gates, with_current_size
+from ml.segmentation import ASSIGNMENT_COLUMNS, SegmentationModel, check_gates
 from orchestration import model_registry as registry
 from orchestration.assets.dbt import mailsift_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
@@ -133,13 +133,13 @@ def segmentation_model(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 
 
 def _catalog(model: SegmentationModel, assigned: pd.DataFrame, version: int) -> pd.DataFrame:
-    """The champion's segment table with size and share (and the description's opening "N subscribers
-    (x% of the list)") recomputed from this assignment."""
+    """The champion's segment table with size and share recomputed from this assignment, and each
+    description written again with them (its trait figures stay those of training)."""
     sizes = pd.concat([assigned["macro_segment_id"], assigned["micro_segment_id"]]).value_counts()
     cat = model.segment_profiles_.copy()
     cat["size"] = cat["segment_id"].map(sizes).fillna(0).astype("int64")
     cat["share"] = cat["size"] / max(len(assigned), 1)
-    cat["description"] = [with_current_size(d, n, sh) for d, n, sh in zip(cat["description"], cat["size"], cat["share"])]
+    cat["description"] = [model.describe(s, n, sh) for s, n, sh in zip(cat["segment_id"], cat["size"], cat["share"])]
     cat["key_traits"] = cat["key_traits"].astype(str)
     cat["model_version"] = str(version)
     return cat
