@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ml.scoring.affinity import combine_affinities, cut_size
+from ml.scoring.click_calibration import CampaignClickCalibration, campaign_mode, parse_versions
 from orchestration.warehouse import connect
 
 MAILABLE_SQL = ("dim.is_mailable AND NOT dim.is_paused AND NOT dim.is_unsubscribed AND NOT dim.is_hard_bounced "
@@ -76,6 +77,31 @@ def _check(con, topic, offer, segment) -> set:
     return present
 
 
+def _click_calibration(con, present: set, mode: str) -> tuple[CampaignClickCalibration | None, str]:
+    """The stored campaign click calibration of ``mode`` when it was fitted for the champions that scored
+    the warehouse (same affinity and ranker versions), else None; and a sentence saying which."""
+    if ("ml", "campaign_click_calibration") not in present:
+        return None, ("not calibrated: the models were trained before calibration existed (0.4.16); "
+                      "the next `mailsift run` fits it")
+    has_version = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
+                              "AND table_name = 'subscriber_scores' AND column_name = 'model_version'").fetchone()[0]
+    scored = con.execute("SELECT any_value(model_version) FROM ml.subscriber_scores").fetchone()[0] \
+        if has_version else None
+    rows = con.execute("SELECT mode, slope, intercept, fitted, holdout_sends, model_versions, reason "
+                       "FROM ml.campaign_click_calibration").fetchall()
+    if not rows:
+        return None, "not calibrated: the calibration table is empty"
+    fitted_for = rows[0][5]
+    if parse_versions(fitted_for) != parse_versions(scored):
+        return None, (f"not calibrated: the calibration was fitted for {fitted_for or 'no models'}, the scores "
+                      f"come from {';'.join(f'{k}={v}' for k, v in parse_versions(scored).items()) or 'unknown models'}")
+    row = next((r for r in rows if r[0] == mode), None)
+    if row is None or not row[3]:
+        return None, f"not calibrated: {(row[6] if row is not None else None) or 'no calibration for this kind'}"
+    cal = CampaignClickCalibration.from_parameters({row[0]: row[1]}, {row[0]: row[2]})
+    return cal, f"calibrated on {int(row[4] or 0):,} held-out sends ({fitted_for})"
+
+
 def build_audience(warehouse: Path, topic: str | None = None, offer: str | None = None,
                    size: str | int | None = None, segment: str | None = None) -> pd.DataFrame:
     """The ranked audience (columns ``AUDIENCE_COLUMNS``): mailable subscribers, best first, cut to ``size``
@@ -123,17 +149,22 @@ def build_audience(warehouse: Path, topic: str | None = None, offer: str | None 
             {affinity_join}
             {seg_join}
             WHERE {MAILABLE_SQL}{where}""", params).df()
+        mode = campaign_mode(topic, offer)
+        calibration, note = _click_calibration(con, present, mode) if mode else (None, "each person's overall click rate")
     base = frame["p_overall"].to_numpy(float)
     p_topic = np.where(frame["p_topic"].notna(), frame["p_topic"].to_numpy(float), base)
     p_offer = np.where(frame["p_offer"].notna(), frame["p_offer"].to_numpy(float), base)
-    frame["predicted_click_probability"] = combine_affinities(p_topic, p_offer, base)
+    frame["predicted_click_probability"] = (calibration.predict_proba(mode, p_topic, p_offer, base)
+                                            if calibration is not None else combine_affinities(p_topic, p_offer, base))
     frame = frame.sort_values(["predicted_click_probability", "subscriber_key"], ascending=[False, True],
                               kind="stable")
     frame = frame.head(cut_size(size, len(frame))).reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["audience"] = audience_name(topic, offer, segment)
     frame["exported_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    return frame[AUDIENCE_COLUMNS]
+    out = frame[AUDIENCE_COLUMNS]
+    out.attrs["click_probability"] = note  # how the probabilities were made, for the command's output
+    return out
 
 
 def write_audience(frame: pd.DataFrame, out: Path) -> None:

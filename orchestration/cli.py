@@ -168,6 +168,8 @@ def cmd_audience(args: argparse.Namespace) -> int:
     _say(f"Wrote {len(audience):,} mailable subscribers to {result.path} ({args.format} format), best first"
          + (f" (predicted click probability {top.iloc[0]:.3f} to {top.iloc[-1]:.3f}, mean {top.mean():.3f})."
             if len(audience) else "."))
+    if audience.attrs.get("click_probability"):
+        _say(f"Click probabilities: {audience.attrs['click_probability']}.")
     _say(f"Recorded as export {result.export_id} in serving.audience_exports"
          + (" and republished the serving files." if result.published else "."))
     return 0

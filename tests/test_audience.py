@@ -99,3 +99,45 @@ def test_champion_rule_no_worse_on_the_same_backtest():
     assert not no_worse(_bt(0.69), _bt(0.70))
     assert not no_worse(_bt(float("nan")), _bt(0.70))
     assert no_worse(_bt(0.70), _bt(float("nan")))    # a champion that cannot be evaluated loses
+
+
+def _calibration(path, fitted_for: str, scored_with: str):
+    with connect(path) as con:
+        con.execute("ALTER TABLE ml.subscriber_scores ADD COLUMN model_version VARCHAR")
+        con.execute("UPDATE ml.subscriber_scores SET model_version = ?", [scored_with])
+        con.execute("CREATE TABLE ml.campaign_click_calibration (mode VARCHAR, slope DOUBLE, intercept DOUBLE, "
+                    "fitted BOOLEAN, holdout_sends BIGINT, model_versions VARCHAR, reason VARCHAR)")  # those read
+        con.executemany("INSERT INTO ml.campaign_click_calibration VALUES (?, ?, ?, true, 5000, ?, NULL)",
+                        [("topic+offer", 0.5, -1.0, fitted_for), ("topic", 1.0, 0.0, fitted_for),
+                         ("offer", 1.0, 0.0, fitted_for)])
+
+
+def test_click_probabilities_are_calibrated_for_the_champions_that_scored(warehouse, tmp_path, capsys):
+    _calibration(warehouse.warehouse, "affinity=2;topic-ranker=1",
+                 "churn=4;affinity=2;topic-ranker=1;fatigue=3")
+    got = build_audience(warehouse.warehouse, "running", "discount", None)
+    assert list(got["email"]) == ["b@x.test", "a@x.test", "c@x.test"]  # the order never changes
+    # log-odds = logit(topic) (offer = overall): sigmoid(0.5 * logit(p) - 1) for p = 0.4, 0.2, 0.1:
+    # 1 / (1 + e^1.20273) = 0.23099, 1 / (1 + e^1.69315) = 0.15536, 1 / (1 + e^2.09861) = 0.10923
+    assert got["predicted_click_probability"].tolist() == pytest.approx([0.23099, 0.15536, 0.10923], abs=1e-5)
+    assert got.attrs["click_probability"] == "calibrated on 5,000 held-out sends (affinity=2;topic-ranker=1)"
+    # a topic alone has its own map (here the identity): the topic affinity as it is
+    assert build_audience(warehouse.warehouse, "running", None, None)["predicted_click_probability"].tolist() \
+        == pytest.approx([0.4, 0.2, 0.1])
+    with connect(warehouse.warehouse) as con:  # a mode fitted on too few sends stays as it is, and says so
+        con.execute("UPDATE ml.campaign_click_calibration SET fitted = false, slope = 1, intercept = 0, "
+                    "reason = 'too little evidence: 900 sends and 40 clicks (need 1,000 and 50)' WHERE mode = 'topic'")
+    topic_only = build_audience(warehouse.warehouse, "running", None, None)
+    assert topic_only.attrs["click_probability"] == ("not calibrated: too little evidence: 900 sends and 40 clicks "
+                                                     "(need 1,000 and 50)")
+    assert main(["audience", "--topic", "running", "--offer", "discount", "--out", str(tmp_path / "a.csv")]) == 0
+    assert "Click probabilities: calibrated on 5,000 held-out sends" in capsys.readouterr().out
+
+
+def test_a_calibration_fitted_for_other_champions_is_not_applied(warehouse):
+    _calibration(warehouse.warehouse, "affinity=2;topic-ranker=1", "affinity=2;topic-ranker=2")
+    got = build_audience(warehouse.warehouse, "running", "discount", None)
+    assert got["predicted_click_probability"].tolist() == pytest.approx([0.4, 0.2, 0.1])
+    assert got.attrs["click_probability"] == ("not calibrated: the calibration was fitted for "
+                                              "affinity=2;topic-ranker=1, the scores come from "
+                                              "affinity=2;topic-ranker=2")

@@ -61,6 +61,41 @@ def _score_checks(settings, n):
     audience = pd.read_csv(out)
     assert 0 < len(audience) <= len(mailable) // 10 + 1
     assert set(audience["email"]) <= mailable
+    _click_calibration_checks(settings, topic, offer)
+
+
+def _click_calibration_checks(settings, topic, offer):
+    """The campaign click calibration was fitted for the champions that scored, and the audience uses it."""
+    import numpy as np
+
+    from ml.scoring.click_calibration import parse_versions
+    from orchestration.audience import build_audience
+
+    with connect(settings.warehouse, read_only=True) as con:
+        cal = con.execute("SELECT * FROM ml.campaign_click_calibration ORDER BY mode").df()
+        scored_with = con.execute("SELECT any_value(model_version) FROM ml.subscriber_scores").fetchone()[0]
+        p = con.execute("""SELECT s.subscriber_key, s.click_probability_overall AS base, t.affinity AS topic,
+                                  o.affinity AS offer
+                           FROM ml.subscriber_scores s
+                           JOIN serving.subscriber_affinities t ON t.subscriber_key = s.subscriber_key
+                                AND t.dimension = 'content_topic' AND t.value = ?
+                           JOIN serving.subscriber_affinities o ON o.subscriber_key = s.subscriber_key
+                                AND o.dimension = 'offer_type' AND o.value = ?""", [topic, offer]).df()
+    assert sorted(cal["mode"]) == ["offer", "topic", "topic+offer"]
+    assert cal["model_versions"].nunique() == 1
+    assert parse_versions(cal["model_versions"].iloc[0]) == parse_versions(scored_with) != {}
+    both = cal.set_index("mode").loc["topic+offer"]
+    assert both["fitted"] and both["slope"] > 0 and both["holdout_sends"] >= 1000, both.to_dict()
+    audience = build_audience(settings.warehouse, topic, offer, None)
+    assert audience.attrs["click_probability"].startswith("calibrated on ")
+    p = p.set_index("subscriber_key").loc[audience["subscriber_key"]]
+    def logit(x):
+        x = np.clip(x.to_numpy(float), 1e-6, 1 - 1e-6)
+        return np.log(x / (1 - x))
+
+    z = logit(p["topic"]) + logit(p["offer"]) - logit(p["base"])  # combine_affinities' log-odds
+    expected = 1.0 / (1.0 + np.exp(-(both["slope"] * z + both["intercept"])))
+    assert audience["predicted_click_probability"].to_numpy() == pytest.approx(expected, rel=1e-6)
 
 
 def _value_checks(settings, scores):

@@ -9,6 +9,12 @@ than the champion's (:func:`ml.scoring.recipes.no_worse`). The backtests go to t
 ``ml.model_backtests`` (every metric of the new version, the champion and the baseline), from which dbt
 builds ``serving.model_backtests``. The probability models (churn, purchase, open) also log their
 held-out reliability curve beside the baseline's as ``calibration.png`` (:mod:`ml.scoring.reliability`).
+
+Last, the click probability of a planned campaign (what ``mailsift audience`` prints and writes) is
+calibrated for the champions now in place: Platt scaling of the combined topic / offer log-odds, fitted on
+the held-out subscribers' later sends (:mod:`ml.scoring.click_calibration`), written to
+``ml.campaign_click_calibration`` (one row per mode, with the champion versions it belongs to) and logged
+as the MLflow run ``campaign-click-calibration``.
 """
 
 
@@ -20,6 +26,7 @@ import dagster as dg
 import mlflow
 import pandas as pd
 
+from ml.scoring.click_calibration import CampaignClickCalibration, holdout_campaign_inputs, model_versions
 from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, no_worse
 from ml.scoring.reliability import reliability_figure
 from orchestration import model_registry as registry
@@ -31,6 +38,7 @@ from orchestration.serving import ML_SCHEMA, replace_table
 
 MODEL_BACKTESTS = dg.AssetKey(["ml", "model_backtests"])
 CALIBRATION_PLOTS = ("churn", "purchase", "open")  # the recipes whose outputs are read as probabilities
+CLICK_CALIBRATION_TABLE = "campaign_click_calibration"
 
 
 def registered_name(recipe_name: str) -> str:
@@ -84,6 +92,34 @@ def _log_run(recipe: Recipe, model, bt: Backtest, champ_bt: Backtest | None, dat
     return registry.log_and_register(registered_name(recipe.name), model)
 
 
+def _click_calibration(context, data: TrainingData, models: dict, versions: dict) -> pd.DataFrame:
+    """Fit the campaign click calibration for the champions ``models`` / ``versions`` (by recipe name);
+    one row per mode for ``ml.campaign_click_calibration``."""
+    rankers = {models[n].dimension_: models[n] for n in ("topic-ranker", "offer-ranker") if n in models}
+    cal = CampaignClickCalibration().fit(*holdout_campaign_inputs(data, rankers))
+    tag = model_versions(versions)
+    rows = [{"mode": mode, "slope": cal.slope_[mode], "intercept": cal.intercept_[mode],
+             "fitted": mode not in cal.reasons_, "reason": cal.reasons_.get(mode),
+             "holdout_sends": cal.sends_[mode], "holdout_clicks": cal.clicks_[mode],
+             **{k: float(v) for k, v in cal.summary_[mode].items()},
+             "model_versions": tag, "training_cutoff": data.cutoff.to_pydatetime()} for mode in cal.slope_]
+    with registry.training_run("campaign-click-calibration", {"dagster_run_id": context.run.run_id,
+                                                              "model_versions": tag}):
+        registry.log_flat_metrics({r["mode"].replace("+", "_"): {k: r[k] for k in (
+            "slope", "intercept", "holdout_sends", "clicked", "predicted_before", "predicted_after",
+            "top_decile_clicked", "top_decile_predicted_before", "top_decile_predicted_after") if k in r}
+            for r in rows})
+    for r in rows:
+        context.log.info(
+            f"Campaign click calibration ({r['mode']}, {tag}): "
+            + (f"slope {r['slope']:.3f}, intercept {r['intercept']:.3f} on {r['holdout_sends']:,} held-out "
+               f"sends; top decile {r.get('top_decile_predicted_before', float('nan')):.3f} -> "
+               f"{r.get('top_decile_predicted_after', float('nan')):.3f} predicted, "
+               f"{r.get('top_decile_clicked', float('nan')):.3f} clicked" if r["fitted"] else
+               f"identity ({r['reason']})"))
+    return pd.DataFrame(rows)
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(MODEL_BACKTESTS, group_name="scoring", deps=[scoring_training_data],
                         description="Every scoring model trained, backtested on held-out subscribers, registered "
@@ -94,6 +130,7 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     data = load_training_data(settings.warehouse)
     registry.configure(settings)
     metric_rows, backtests, summary = [], {}, []
+    champ_models, champ_versions = {}, {}  # the champion of each recipe after this run's promotions
     for recipe in RECIPES.values():
         name = registered_name(recipe.name)
         t0 = time.perf_counter()
@@ -117,6 +154,9 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             version = _log_run(recipe, model, bt, champ_bt, data)
         if promote:
             registry.promote(name, version)
+            champ_models[recipe.name], champ_versions[recipe.name] = model, version
+        elif champion is not None:
+            champ_models[recipe.name], champ_versions[recipe.name] = champion.model, champion.version
         verdict = ("promoted to champion" if promote else
                    f"NOT promoted: {bt.primary} {bt.score:.4f} < champion v{champion.version}'s {champ_bt.score:.4f}")
         context.log.info(f"{name} v{version}: {bt.primary} {bt.score:.4f} (baseline "
@@ -130,10 +170,20 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                        f"{'' if champ_bt is None else f'{champ_bt.score:.4f}'} | {'yes' if promote else 'no'} |")
     frame = pd.DataFrame(metric_rows)
     frame["evaluated_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    calibration = None
+    if "affinity" in champ_models:
+        try:
+            calibration = _click_calibration(context, data, champ_models, champ_versions)
+            calibration["fitted_at"] = frame["evaluated_at"].iloc[0]
+        except Exception as exc:  # noqa: BLE001 -- audiences stay uncalibrated (and say so), scoring goes on
+            context.log.warning(f"The campaign click calibration could not be fitted ({type(exc).__name__}: "
+                                f"{exc}); audience click probabilities stay uncalibrated.")
     with warehouse.connection() as con:
         for name, rows in backtests.items():
             replace_table(con, ML_SCHEMA, backtest_table(name), rows)
         replace_table(con, ML_SCHEMA, "model_backtests", frame)
+        if calibration is not None:
+            replace_table(con, ML_SCHEMA, CLICK_CALIBRATION_TABLE, calibration)
     table = ["| model | version | metric | value | baseline | champion | promoted |", "|---|---|---|---|---|---|---|"]
     return dg.MaterializeResult(asset_key=MODEL_BACKTESTS, metadata={
         "training_cutoff": str(data.cutoff), "backtests": dg.MetadataValue.md("\n".join(table + summary))})
