@@ -54,6 +54,13 @@ SCORE_ROWS = (  # (label, key of benchmarks.scoring_quality.scoring_quality)
     ("  ceiling: ranking by planted click probability, ratio (reads the truth)", "top20_click_lift_ceiling_vs_best_manual"),
     ("  same, with the planted browsing weights for the topic weights, ratio (reads the truth)",
      "top20_click_lift_browsing_ceiling_vs_best_manual"),
+    ("audience click probability vs clicks of the held-back campaigns: top decile of sends, clicked",
+     "click_top_decile_clicked"),
+    ("  predicted, raw combination of the affinities", "click_top_decile_predicted_raw"),
+    ("  predicted, calibrated (`ml.campaign_click_calibration`)", "click_top_decile_predicted_calibrated"),
+    ("  top 1 % of sends: clicked", "click_top1pct_clicked"),
+    ("  predicted, raw / calibrated", ("click_top1pct_predicted_raw", "click_top1pct_predicted_calibrated")),
+    ("  calibration error (ECE, 20 equal-count bins), raw / calibrated", ("click_ece_raw", "click_ece_calibrated")),
     ("click AUC on held-out later sends (backtest): topic ranker", "topic_ranker_backtest_auc"),
     ("  offer ranker", "offer_ranker_backtest_auc"),
     ("  baseline: beta-binomial affinities alone", "affinity_backtest_auc"),
@@ -250,6 +257,8 @@ def render_scores(results: list[dict]) -> list[str]:
         return s.get("detail") if s and s.get("ok") else None
 
     def fmt(key, f="{:.3f}"):
+        if isinstance(key, tuple):  # two figures in one cell: "a / b"
+            return lambda d: " / ".join(fmt(k, "{:.4f}" if k.startswith("click_ece") else f)(d) for k in key)
         return lambda d: f.format(d[key]) if d and d.get(key) is not None else "n/a"
 
     out.append("| `mailsift run --full-refresh` after ingestion, s (peak MB) | " + " | ".join(

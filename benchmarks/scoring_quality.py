@@ -14,6 +14,11 @@ and their e-mail events) and returns a flat dict of figures:
   audience ranking (topic and offer affinities, as ``mailsift audience``) vs the better of two manual
   rules at the same size (most recently engaged; RFM champions first, then most recent), averaged
   over campaigns (recipient-weighted);
+* how well the audience's click *probability* matches the clicks of the held-back campaigns (those with a
+  topic and an offer; every recipient): the share clicked vs the mean predicted, raw
+  (:func:`~ml.scoring.affinity.combine_affinities`) and calibrated (``ml.campaign_click_calibration``, as
+  ``mailsift audience`` applies it), over the top decile and top 1 % of sends by prediction, and the
+  expected calibration error over 20 equal-count bins (``click_*``);
 * the held-out backtest AUC of the campaign click rankers and of the affinities alone (``ml.model_backtests``:
   the later sends of held-out subscribers after the training cut-off);
 * ``scoring_seconds``: the champions re-scoring today's data (as the ``subscriber_scores`` step); then
@@ -42,6 +47,7 @@ from scipy.stats import spearmanr
 
 from ml.scoring import auc
 from ml.scoring.affinity import combine_affinities
+from ml.scoring.click_calibration import CampaignClickCalibration
 from ml.scoring.churn import days_since_last_engagement
 from ml.scoring.send_time import HOUR_COLUMNS, circular_hour_distance
 from ml.synthetic.email_activity import planted_click_probability
@@ -79,7 +85,31 @@ def _load(warehouse: Path) -> dict[str, pd.DataFrame]:
                                   "JOIN ml.subscriber_scores m USING (subscriber_key)").df(),
             "affinities": con.execute("SELECT subscriber_key, dimension, value, affinity "
                                       "FROM serving.subscriber_affinities").df(),
+            "calibration": con.execute("SELECT mode, slope, intercept FROM ml.campaign_click_calibration "
+                                       "WHERE fitted").df()
+            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' "
+                           "AND table_name = 'campaign_click_calibration'").fetchone()[0] else None,
         }
+
+
+def _reliability(pred: np.ndarray, calibrated: np.ndarray, clicked: np.ndarray, bins: int = 20) -> dict:
+    """Predicted vs clicked over every send, its top decile and top 1 % (by prediction), and the expected
+    calibration error (equal-count bins), for the raw and the calibrated click probability."""
+    out = {"click_sends": int(len(pred)), "click_rate_all": float(clicked.mean()) if len(pred) else float("nan")}
+    if not len(pred):
+        return out
+    order = np.argsort(-pred, kind="stable")
+    for name, share in (("top_decile", 0.1), ("top1pct", 0.01)):
+        top = order[: max(1, int(round(share * len(pred))))]
+        out[f"click_{name}_clicked"] = float(clicked[top].mean())
+        out[f"click_{name}_predicted_raw"] = float(pred[top].mean())
+        out[f"click_{name}_predicted_calibrated"] = float(calibrated[top].mean())
+    for name, p in (("raw", pred), ("calibrated", calibrated)):
+        groups = np.array_split(np.argsort(p, kind="stable"), bins)
+        out[f"click_ece_{name}"] = float(sum(len(g) * abs(p[g].mean() - clicked[g].mean()) for g in groups)
+                                         / len(p))
+        out[f"click_mean_predicted_{name}"] = float(p.mean())
+    return out
 
 
 def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = None) -> dict:
@@ -152,6 +182,11 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
             alone_cols.get(("offer_type", c.offer_type), p0)[pos], p0[pos])
     totals = {rule: [0, 0] for rule in rules}
     n_campaigns = 0
+    cal_table = d.get("calibration")
+    calibration = (CampaignClickCalibration.from_parameters(dict(zip(cal_table["mode"], cal_table["slope"])),
+                                                            dict(zip(cal_table["mode"], cal_table["intercept"])))
+                   if cal_table is not None and len(cal_table) else None)
+    raw_p, cal_p, hits = [], [], []  # every recipient of a campaign with a topic and an offer
     groups = sent.groupby("campaign_id", sort=False).indices
     for c in campaigns.itertuples(index=False):
         rows = groups.get(c.campaign_id)
@@ -160,6 +195,12 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
         n_campaigns += 1
         pos, hit = sent["pos"].to_numpy()[rows], sent["clicked"].to_numpy()[rows]
         k = max(1, int(np.ceil(TOP_SHARE * len(pos))))
+        if pd.notna(c.content_topic) and pd.notna(c.offer_type):
+            pt, po = (aff_cols.get((dim, value), p0)[pos] for dim, value in
+                      (("content_topic", c.content_topic), ("offer_type", c.offer_type)))
+            raw_p.append(combine_affinities(pt, po, p0[pos]))
+            cal_p.append(calibration.predict_proba("topic+offer", pt, po, p0[pos]) if calibration else raw_p[-1])
+            hits.append(hit.astype(float))
         for rule, score in rules.items():
             value = score(c, pos)
             top = np.lexsort((pos, -value))[:k]  # best first; ties by subscriber_key
@@ -167,7 +208,9 @@ def _campaign_lift(d, truth_dir: Path, affinities_alone: pd.DataFrame | None = N
             totals[rule][1] += k
     rate = {rule: (c / n if n else float("nan")) for rule, (c, n) in totals.items()}
     best_manual = max(rate["recent"], rate["rfm_champions"])
-    return {"campaigns_evaluated": n_campaigns, "top20_click_rate_model": rate["model"],
+    joined = [np.concatenate(a) if a else np.empty(0) for a in (raw_p, cal_p, hits)]
+    return {**_reliability(*joined), "click_calibrated": calibration is not None,
+            "campaigns_evaluated": n_campaigns, "top20_click_rate_model": rate["model"],
             "top20_click_rate_recently_engaged": rate["recent"], "top20_click_rate_rfm_champions": rate["rfm_champions"],
             "top20_click_rate_best_manual": best_manual,
             "top20_click_lift_vs_best_manual": rate["model"] / best_manual if best_manual else float("nan"),
