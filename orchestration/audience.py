@@ -93,8 +93,9 @@ def _click_calibration(con, present: set, mode: str) -> tuple[CampaignClickCalib
         return None, "not calibrated: the calibration table is empty"
     fitted_for = rows[0][5]
     if parse_versions(fitted_for) != parse_versions(scored):
+        scored_with = ";".join(f"{k}={v}" for k, v in parse_versions(scored).items()) or "unknown models"
         return None, (f"not calibrated: the calibration was fitted for {fitted_for or 'no models'}, the scores "
-                      f"come from {';'.join(f'{k}={v}' for k, v in parse_versions(scored).items()) or 'unknown models'}")
+                      f"come from {scored_with}")
     row = next((r for r in rows if r[0] == mode), None)
     if row is None or not row[3]:
         return None, f"not calibrated: {(row[6] if row is not None else None) or 'no calibration for this kind'}"
@@ -150,7 +151,8 @@ def build_audience(warehouse: Path, topic: str | None = None, offer: str | None 
             {seg_join}
             WHERE {MAILABLE_SQL}{where}""", params).df()
         mode = campaign_mode(topic, offer)
-        calibration, note = _click_calibration(con, present, mode) if mode else (None, "each person's overall click rate")
+        calibration, note = (_click_calibration(con, present, mode) if mode
+                             else (None, "each person's overall click rate"))
     base = frame["p_overall"].to_numpy(float)
     p_topic = np.where(frame["p_topic"].notna(), frame["p_topic"].to_numpy(float), base)
     p_offer = np.where(frame["p_offer"].notna(), frame["p_offer"].to_numpy(float), base)

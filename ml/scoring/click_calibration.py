@@ -14,12 +14,12 @@ with ``z`` the combined log-odds, fitted by maximum likelihood on sends whose cl
 see (the training build's later sends of the held-out subscribers). With ``a > 0`` the map is
 increasing, so every audience keeps its order; only the probabilities change. There is one map per
 **mode** -- ``"topic+offer"`` (both named), ``"topic"`` and ``"offer"`` (one named: ``z`` is that
-affinity's log-odds, scored against sends of any offer or topic) -- because the double counting exists
-only when both are combined. A mode with too few sends or clicks (``min_sends``, ``min_clicks``), whose
-predictions do not vary, or whose fitted slope is not positive, keeps the identity map (``a = 1, b = 0``) and says why in
-``reasons_``. Two parameters per mode cannot over-fit a few thousand sends.
+affinity's log-odds, scored against sends of any offer or topic) -- because the two named together
+over-state more than either alone (the double counting). A mode with too few sends or clicks (``min_sends``, ``min_clicks``), whose
+predictions do not vary, or whose fitted slope is not positive, keeps the identity map (``a = 1, b = 0``)
+and says why in ``reasons_``. Two parameters per mode cannot over-fit a few thousand sends.
 
-Pure numpy / scipy: no warehouse, no Dagster.
+No warehouse, no Dagster: numpy, scipy and pandas only.
 """
 
 from __future__ import annotations
