@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ml.scoring import auc
+from ml.scoring import auc, calibration_error
 from ml.scoring.affinity import combine_affinities
 from ml.scoring.click_calibration import CampaignClickCalibration
 from ml.scoring.churn import days_since_last_engagement
@@ -105,9 +105,7 @@ def _reliability(pred: np.ndarray, calibrated: np.ndarray, clicked: np.ndarray, 
         out[f"click_{name}_predicted_raw"] = float(pred[top].mean())
         out[f"click_{name}_predicted_calibrated"] = float(calibrated[top].mean())
     for name, p in (("raw", pred), ("calibrated", calibrated)):
-        groups = np.array_split(np.argsort(p, kind="stable"), bins)
-        out[f"click_ece_{name}"] = float(sum(len(g) * abs(p[g].mean() - clicked[g].mean()) for g in groups)
-                                         / len(p))
+        out[f"click_ece_{name}"] = calibration_error(clicked, p, n_bins=bins)
         out[f"click_mean_predicted_{name}"] = float(p.mean())
     return out
 

@@ -83,10 +83,7 @@ def _click_calibration(con, present: set, mode: str) -> tuple[CampaignClickCalib
     if ("ml", "campaign_click_calibration") not in present:
         return None, ("not calibrated: the models were trained before calibration existed (0.4.16); "
                       "the next `mailsift run` fits it")
-    has_version = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
-                              "AND table_name = 'subscriber_scores' AND column_name = 'model_version'").fetchone()[0]
-    scored = con.execute("SELECT any_value(model_version) FROM ml.subscriber_scores").fetchone()[0] \
-        if has_version else None
+    scored = con.execute("SELECT any_value(model_version) FROM ml.subscriber_scores").fetchone()[0]
     rows = con.execute("SELECT mode, slope, intercept, fitted, holdout_sends, model_versions, reason "
                        "FROM ml.campaign_click_calibration").fetchall()
     if not rows:

@@ -11,27 +11,27 @@ log-odds counts it twice.
 
 :class:`CampaignClickCalibration` is **Platt scaling of that log-odds**: ``p' = sigmoid(a * z + b)``
 with ``z`` the combined log-odds, fitted by maximum likelihood on sends whose clicks the models did not
-see (the training build's later sends of the held-out subscribers). With ``a > 0`` the map is
+see (the training build's later sends of the held-out subscribers,
+:func:`ml.scoring.recipes.holdout_campaign_probabilities`). With ``a > 0`` the map is
 increasing, so every audience keeps its order; only the probabilities change. There is one map per
 **mode** -- ``"topic+offer"`` (both named), ``"topic"`` and ``"offer"`` (one named: ``z`` is that
 affinity's log-odds, scored against sends of any offer or topic) -- because the two named together
 over-state more than either alone (the double counting). A mode with too few sends or clicks (``min_sends``, ``min_clicks``), whose
 predictions do not vary, or whose fitted slope is not positive, keeps the identity map (``a = 1, b = 0``)
-and says why in ``reasons_``. Two parameters per mode cannot over-fit a few thousand sends.
+and says why in ``reasons_``. Two parameters per mode need few sends; the minimum is ``min_sends``.
 
-No warehouse, no Dagster: numpy, scipy and pandas only.
+No warehouse, no Dagster: numpy and scipy only.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["CampaignClickCalibration", "MODES", "CLICK_MODELS", "campaign_mode", "campaign_log_odds",
-           "holdout_campaign_inputs", "model_versions", "parse_versions"]
+           "model_versions", "parse_versions"]
 
 MODES = ("topic+offer", "topic", "offer")
 # the scoring recipes whose champions a campaign's click probability combines (the rankers are optional)
@@ -189,26 +189,3 @@ class CampaignClickCalibration(BaseEstimator):
         cal.reasons_ = {m: "not stored" for m in MODES if m not in slopes}
         return cal
 
-
-def holdout_campaign_inputs(data, rankers: dict) -> tuple[np.ndarray, ...]:
-    """``(p_topic, p_offer, p_overall, sends, clicks)`` of every held-out later send row (subscriber x topic
-    x offer, :class:`~ml.scoring.recipes.TrainingData` ``.later_content_holdout``): the probabilities as
-    serving gives them for the cut-off evidence -- a dimension's campaign click ranker (``rankers``:
-    ``{dimension: fitted CampaignClickRanker}``) where there is one, else the beta-binomial affinity; a
-    value unknown at the cut-off gets the person's overall click probability, as in ``mailsift audience``.
-    The held-out subscribers are never in a ranker's training rows."""
-    s = data.later_content_holdout
-    people = pd.Index(data.profiles["subscriber_key"])
-    pos = people.get_indexer(s["subscriber_key"])
-    sel = np.unique(pos[pos >= 0])
-    s, pos = s.loc[pos >= 0].reset_index(drop=True), np.searchsorted(sel, pos[pos >= 0])
-    out, base = {}, np.empty(0)
-    for dimension in ("content_topic", "offer_type"):
-        ev = data.content_evidence(dimension).take(sel)
-        j = pd.Index(ev.values).get_indexer(s[dimension].astype(object).where(s[dimension].notna(), None))
-        base = ev.p_overall[pos]
-        ranker = rankers.get(dimension)
-        matrix = ranker.predict_proba(ev) if ranker is not None else ev.p_value
-        out[dimension] = np.where(j >= 0, matrix[pos, np.maximum(j, 0)], base) if matrix.shape[1] else base
-    return (out["content_topic"], out["offer_type"], base, s["sends"].to_numpy(float),
-            s["clicks"].to_numpy(float))

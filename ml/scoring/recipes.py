@@ -37,7 +37,8 @@ from .purchase import PurchasePropensityModel, RecencyFrequencyBaseline
 from .send_time import GlobalBestHourBaseline, SendTimeModel, hour_hit_rate
 from .value_model import CustomerValueModel
 
-__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "OPTIONAL", "holdout_mask", "no_worse", "SEGMENT_COL"]
+__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "OPTIONAL", "holdout_mask", "no_worse", "SEGMENT_COL",
+           "holdout_campaign_probabilities"]
 
 HOLDOUT_SHARE = 0.3
 SEGMENT_COL = "lifecycle_stage"  # the segment every shrinkage model pools within (in both builds)
@@ -322,25 +323,36 @@ def _fit_ranker(dimension: str) -> Callable[[TrainingData], object]:
     return fit
 
 
-def _evaluate_ranker(model, data: TrainingData) -> Backtest:
-    """Held-out later sends (subscriber x topic x offer): the campaign click probability with the ranker's
-    values for its dimension vs the beta-binomial affinities alone (the ``affinity`` model's ranking)."""
+def holdout_campaign_probabilities(data: TrainingData, rankers: dict) -> tuple[np.ndarray, np.ndarray,
+                                                                               np.ndarray, pd.DataFrame]:
+    """``(p_topic, p_offer, p_overall, sends)`` for the held-out later sends (``later_content_holdout``, one
+    row per subscriber x topic x offer with ``sends`` and ``clicks``; only profiled subscribers, in the order
+    of ``sends``): the click probabilities as serving gives them for the cut-off evidence -- a dimension's
+    campaign click ranker (``rankers``: ``{dimension: fitted CampaignClickRanker}``) where there is one, else
+    the beta-binomial affinity; a value unknown at the cut-off gets the person's overall click probability.
+    The held-out subscribers are never in a ranker's training rows."""
     s = data.later_content_holdout
     people = pd.Index(data.profiles["subscriber_key"])
     pos = people.get_indexer(s["subscriber_key"])
     sel = np.unique(pos[pos >= 0])
     s, pos = s.loc[pos >= 0].reset_index(drop=True), np.searchsorted(sel, pos[pos >= 0])
-    columns = {}
+    columns, base = {}, np.empty(0)
     for dimension in ("content_topic", "offer_type"):
         ev = data.content_evidence(dimension).take(sel)
         j = pd.Index(ev.values).get_indexer(s[dimension].astype(object).where(s[dimension].notna(), None))
         base = ev.p_overall[pos]
+        ranker = rankers.get(dimension)
+        matrix = ranker.predict_proba(ev) if ranker is not None else ev.p_value
+        # the row's value, the overall affinity for a value unknown at the cut-off
+        columns[dimension] = np.where(j >= 0, matrix[pos, np.maximum(j, 0)], base) if matrix.shape[1] else base
+    return columns["content_topic"], columns["offer_type"], base, s
 
-        def pick(matrix):  # the row's value, the overall affinity for a value unknown at the cut-off
-            return np.where(j >= 0, matrix[pos, np.maximum(j, 0)], base) if matrix.shape[1] else base
-        eb = pick(ev.p_value)
-        columns[dimension] = (eb, pick(model.predict_proba(ev)) if dimension == model.dimension_ else eb, base)
-    (t_eb, t_rank, base), (o_eb, o_rank, _) = columns["content_topic"], columns["offer_type"]
+
+def _evaluate_ranker(model, data: TrainingData) -> Backtest:
+    """Held-out later sends (subscriber x topic x offer): the campaign click probability with the ranker's
+    values for its dimension vs the beta-binomial affinities alone (the ``affinity`` model's ranking)."""
+    t_rank, o_rank, base, s = holdout_campaign_probabilities(data, {model.dimension_: model})
+    t_eb, o_eb, _, _ = holdout_campaign_probabilities(data, {})
     p, b = combine_affinities(t_rank, o_rank, base), combine_affinities(t_eb, o_eb, base)
     metrics, base_metrics = _count_classification(s["clicks"].to_numpy(float), s["sends"].to_numpy(float), p, b)
     rows = _count_rows(s, ("subscriber_key", "content_topic", "offer_type"), "clicks", p, b, "clicked_within_7d")

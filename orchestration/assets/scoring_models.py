@@ -26,8 +26,8 @@ import dagster as dg
 import mlflow
 import pandas as pd
 
-from ml.scoring.click_calibration import CampaignClickCalibration, holdout_campaign_inputs, model_versions
-from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, no_worse
+from ml.scoring.click_calibration import CampaignClickCalibration, model_versions
+from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, holdout_campaign_probabilities, no_worse
 from ml.scoring.reliability import reliability_figure
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
@@ -96,7 +96,8 @@ def _click_calibration(context, data: TrainingData, models: dict, versions: dict
     """Fit the campaign click calibration for the champions ``models`` / ``versions`` (by recipe name);
     one row per mode for ``ml.campaign_click_calibration``."""
     rankers = {models[n].dimension_: models[n] for n in ("topic-ranker", "offer-ranker") if n in models}
-    cal = CampaignClickCalibration().fit(*holdout_campaign_inputs(data, rankers))
+    p_topic, p_offer, p_overall, sends = holdout_campaign_probabilities(data, rankers)
+    cal = CampaignClickCalibration().fit(p_topic, p_offer, p_overall, sends["sends"], sends["clicks"])
     tag = model_versions(versions)
     rows = [{"mode": mode, "slope": cal.slope_[mode], "intercept": cal.intercept_[mode],
              "fitted": mode not in cal.reasons_, "reason": cal.reasons_.get(mode),
@@ -113,9 +114,8 @@ def _click_calibration(context, data: TrainingData, models: dict, versions: dict
         context.log.info(
             f"Campaign click calibration ({r['mode']}, {tag}): "
             + (f"slope {r['slope']:.3f}, intercept {r['intercept']:.3f} on {r['holdout_sends']:,} held-out "
-               f"sends; top decile {r.get('top_decile_predicted_before', float('nan')):.3f} -> "
-               f"{r.get('top_decile_predicted_after', float('nan')):.3f} predicted, "
-               f"{r.get('top_decile_clicked', float('nan')):.3f} clicked" if r["fitted"] else
+               f"sends; top decile {r['top_decile_predicted_before']:.3f} -> {r['top_decile_predicted_after']:.3f} "
+               f"predicted, {r['top_decile_clicked']:.3f} clicked" if r["fitted"] else
                f"identity ({r['reason']})"))
     return pd.DataFrame(rows)
 
