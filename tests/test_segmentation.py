@@ -160,6 +160,29 @@ def test_macro_final_fit_on_a_large_list_is_refined_on_every_row_and_the_same_fo
     assert adjusted_rand_score(y, m.labels_) > 0.8
 
 
+def test_macro_final_fit_spreads_its_restarts_over_independent_pilot_samples():
+    # One pilot sample can mislead every restart that scores well on it (a 100k list: 1 of 64 pilots led to
+    # the best solution, so one seed in ten missed it); since 0.4.17 each of the n_refine candidates comes
+    # from its own pilot sample with n_init / n_refine restarts.
+    X, _, _ = blobs(n_per=500, k=4, spread=2.0, seed=3)
+    pilots = []
+
+    class Recording(MacroSegmenter):
+        def _kmeans(self, k, seed, n_init):
+            model = super()._kmeans(k, seed, n_init)
+            if n_init == 1:  # the final fit's restarts (selection fits use two)
+                fit = model.fit
+                model.fit = lambda P: (pilots.append(P.tobytes()), fit(P))[1]
+            return model
+
+    m = Recording(k_range=(4, 4), selection_sample=1000, eval_sample=400, n_bootstrap=2, fit_sample=1500,
+                  pilot_sample=300, n_init=12, n_refine=3, random_state=0).fit(X)
+    assert len(pilots) == 12
+    assert [len(set(pilots[i:i + 4])) for i in (0, 4, 8)] == [1, 1, 1]  # 4 restarts per pilot sample
+    assert len({pilots[0], pilots[4], pilots[8]}) == 3  # three different samples
+    assert m.n_clusters_ == 4 and len(m.labels_) == len(X)
+
+
 def test_macro_confidence_in_unit_interval_and_lower_at_boundaries():
     X, y, _ = blobs(spread=1.0, k=3, seed=1)
     m = MacroSegmenter(k_range=(3, 3), selection_sample=900, eval_sample=500, n_bootstrap=3,
@@ -534,7 +557,7 @@ def test_accepted_ks_and_the_step_down_keep_to_the_rule():
         def _score_k(self, S, E, k, resamples, seeds):
             return 0.30, float(scores.set_index("k").loc[k, "stability"]), [np.arange(len(E)) % k for _ in resamples]
 
-        def _final_fit(self, X, F, P, k, seed):
+        def _final_fit(self, X, F, k, seed):
             labels = np.arange(len(X)) % k
             if k == 6:
                 labels[labels == 5] = 0

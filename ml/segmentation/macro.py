@@ -45,10 +45,11 @@ planted personas: on a 50k list the adjusted Rand index vs the personas is 0.469
 for k = 14, the rule's choice (by hand).
 
 **Scale**: selection runs on a subsample. The final fit of the chosen k is a two-stage search for the
-lowest-inertia solution: ``n_init`` single k-means restarts on a pilot sample of ``pilot_sample`` rows,
-the ``n_refine`` candidates with the lowest inertia on the fit sample (up to ``fit_sample`` rows) refined
-by k-means on it, and the best of those refined once more on every row when the list is larger than
-the fit sample. Assignment is a chunked nearest-centre search (1M rows in seconds).
+lowest-inertia solution: ``n_refine`` independent pilot samples of ``pilot_sample`` rows each get an
+equal share of the ``n_init`` single k-means restarts; the restart of each pilot sample with the lowest
+inertia on the fit sample (up to ``fit_sample`` rows) is refined by k-means on it, and the best of those
+refined once more on every row when the list is larger than the fit sample. Assignment is a chunked
+nearest-centre search (1M rows in seconds).
 
 *Why the pilot stage*: on the generated 1M list the best solution of k = 14 came out of 2 of 48 full
 restarts (three seeds, 16 restarts each, on each seed's own 200,000-row sample; by hand), so some
@@ -57,6 +58,14 @@ by hand). Pilot restarts are cheaper: by hand at 1M, 64 of them took 24-40 s per
 ones took 26-31 s; with the refinements the segmentation fit went from 105 to 143 s (mean of three
 seeds). By hand on the same list all three seeds reached the same solution (pairwise stability
 0.998-1.000); in the next bench run 0.998 at 100k, 0.999 at 1M.
+
+*Why several pilot samples* (until 0.4.17 every restart ran on one pilot sample and the ``n_refine``
+best were refined): a pilot sample has its own landscape, and on some samples the fit sample's best
+solution is not within reach of the restarts that score best on it. On a generated 100k list (k = 14),
+one seed's 64 pilots led, once refined, to the best solution (inertia 656,028) from 1 pilot only, the
+16 best-ranked all to another one (656,226; ARI 0.878 against the best); over seeds 0-9 one seed in ten
+ended there. With four pilot samples of 16 restarts each, at the same cost, none of the ten did
+(656,029-656,067, every seed; by hand).
 
 *Why the fit sample holds up to a million rows* (it was 200,000): with the cross-channel rhythm
 features the 1M list has several solutions of k = 14 within 0.013 % of the same inertia, and seeds that
@@ -128,11 +137,13 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     n_bootstrap : bootstrap refits per k for the stability estimate (at least 2).
     min_stability, silhouette_tolerance : the selection rule (see the module docstring).
     fit_sample : rows for the final fit (subsampled when larger); every row is assigned by ``predict``.
-    n_init : single k-means restarts of the final fit, each on the pilot sample (selection fits use
-        two). Fewer restarts let seeds settle in different local optima of the same k: with 8 or 16
-        full restarts, stability between seeds was 0.84-0.99 on the generated lists.
-    pilot_sample : rows of the fit sample on which the ``n_init`` restarts run.
-    n_refine : lowest-inertia pilot solutions refined on the fit sample; the best of them wins.
+    n_init : single k-means restarts of the final fit, each on a pilot sample (selection fits use
+        two), shared equally by the ``n_refine`` pilot samples. Fewer restarts let seeds settle in
+        different local optima of the same k: with 8 or 16 full restarts, stability between seeds was
+        0.84-0.99 on the generated lists.
+    pilot_sample : rows of each pilot sample (drawn from the fit sample).
+    n_refine : independent pilot samples; the best restart of each (inertia on the fit sample) is
+        refined on the fit sample, and the best of those wins.
     min_size : smallest actionable segment (subscribers); None: no size condition on k.
     random_state : seed; the same data and seed give the same segments.
 
@@ -161,15 +172,21 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
     def _kmeans(self, k: int, seed: int, n_init: int) -> KMeans:
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=200)
 
-    def _final_fit(self, X: np.ndarray, F: np.ndarray, P: np.ndarray, k: int,
-                   seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Centres and labels of every row of X: pilot restarts on P, the best refined on F, then on X."""
-        seeds = np.random.default_rng(seed).integers(0, 2**31, max(int(self.n_init), 1))
-        pilots = [self._kmeans(k, int(s), 1).fit(P).cluster_centers_ for s in seeds]
-        on_fit = [float(squared_distances(F, C).min(axis=1).sum()) for C in pilots]
+    def _final_fit(self, X: np.ndarray, F: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centres and labels of every row of X: ``n_refine`` pilot samples of F, each with its share of
+        the ``n_init`` restarts; the best pilot solution of each sample (inertia on F) refined on F, the
+        best of those refined on X."""
+        rng = np.random.default_rng(seed)
+        n_groups = max(int(self.n_refine), 1)
+        per_group = max(int(self.n_init) // n_groups, 1)
         best = None
-        for i in np.argsort(on_fit, kind="stable")[:max(int(self.n_refine), 1)]:
-            model = KMeans(n_clusters=k, init=pilots[i], n_init=1, max_iter=200).fit(F)
+        for _ in range(n_groups):
+            P = F[subsample(len(F), self.pilot_sample, rng)]
+            pilots = [self._kmeans(k, int(s), 1).fit(P).cluster_centers_
+                      for s in rng.integers(0, 2**31, per_group)]
+            on_fit = [float(squared_distances(F, C).min(axis=1).sum()) for C in pilots]
+            start = pilots[int(np.argmin(on_fit))]
+            model = KMeans(n_clusters=k, init=start, n_init=1, max_iter=200).fit(F)
             if best is None or model.inertia_ < best.inertia_:
                 best = model
         if len(F) == len(X):
@@ -208,9 +225,8 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         self.scores_ = pd.DataFrame(rows)
         k = choose_k(self.scores_, self.min_stability, self.silhouette_tolerance, self.min_size)
         F = X[subsample(len(X), self.fit_sample, rng)]
-        P = F[subsample(len(F), self.pilot_sample, rng)]
         fit_seed = int(rng.integers(2**31))
-        centres, labels = self._final_fit(X, F, P, k, fit_seed)
+        centres, labels = self._final_fit(X, F, k, fit_seed)
         # The size condition on k is an estimate from the selection fits; if the final fit still has a
         # segment below the minimum, step down to the next smaller k the rule accepts (else the next
         # smaller k; the bootstrap fits of every k exist already).
@@ -218,7 +234,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         while self.min_size and k > lo and np.bincount(labels, minlength=k).min() < self.min_size:
             smaller = [c for c in accepted if c < k]
             k = smaller[0] if smaller else k - 1
-            centres, labels = self._final_fit(X, F, P, k, fit_seed)
+            centres, labels = self._final_fit(X, F, k, fit_seed)
         order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")  # largest segment first
         self.cluster_centers_ = centres[order].astype(np.float32)
         self.n_clusters_ = k
