@@ -64,12 +64,13 @@ best were refined): a pilot sample has its own landscape, and on some samples th
 solution is not within reach of the restarts that score best on it. On a generated 100k list (k = 14),
 one seed's 64 pilots led, once refined, to the best solution (inertia 656,028) from 1 pilot only (the
 21st best on the fit sample), the 11 best-ranked all to another one (656,224-656,230; ARI 0.878 against
-the best); over seeds 0-9 one seed in ten ended there. With four pilot samples of 16 restarts each, at the same cost, none of the ten did
-(656,029-656,067, every seed; by hand). It is not a cure: on a generated 1M list each search still
-settled in a near-tied worse solution (0.013 % more inertia, ARI 0.87-0.88 against the others) in 1 of 9
-draws (three row orders x three seeds; by hand), and stability between seeds was 0.988 at 100k but 0.870
-at 1M in the next bench run. More pilot samples per fit (``n_refine=8`` fixed the one failing 1M draw
-tried) are the next step.
+the best); over seeds 0-9 one seed in ten ended there. With four pilot samples of 16 restarts each, at
+the same cost, none of the ten did (656,029-656,067, every seed; by hand). It is not a cure: on a
+generated 1M list each search still settled in a near-tied worse solution (0.005-0.013 % more inertia,
+ARI 0.87-0.88 against the others) in 1 of 9 draws (three row orders x three seeds; by hand), and
+stability between seeds was 0.988 at 100k but 0.870 at 1M in the next bench run. More pilot samples per
+fit are the next step: with ``n_refine=8`` six 1M draws, the failing one included, all reached the best
+solution (by hand).
 
 *Why the fit sample holds up to a million rows* (it was 200,000): with the cross-channel rhythm
 features the 1M list has several solutions of k = 14 within 0.013 % of the same inertia, and seeds that
