@@ -3,7 +3,8 @@
 For every new file (by SHA-256 of its bytes; a file once loaded is never loaded twice, wherever it
 lies): read it with DuckDB, type and validate every row with SQL built from the contract, then in one
 transaction append the good rows to ``raw.<entity>``, the others to ``raw.rejected_rows`` with their
-reason, and the file to ``raw.load_manifest`` with its counts. A file DuckDB cannot read at all (or
+reason, the contract columns the file lacks to ``raw.absent_columns``, and the file to
+``raw.load_manifest`` with its counts. A file DuckDB cannot read at all (or
 one without a required column) goes to ``raw.rejected_files`` and the rest carry on.
 """
 
@@ -191,6 +192,9 @@ def _load_file(
                 "FROM _bad",
                 {"entity": spec.name, "rel": rel, "hash": file_hash},
             )
+        absent = [(file_hash, spec.name, c) for c in spec.column_names if c not in available]
+        if absent:
+            con.executemany(f"INSERT INTO {RAW_SCHEMA}.absent_columns VALUES (?, ?, ?)", absent)
         loaded, rejected = con.execute(
             f"SELECT (SELECT count(*) FROM {RAW_SCHEMA}.{spec.name} WHERE _file_hash = $hash), "
             f"(SELECT count(*) FROM {RAW_SCHEMA}.rejected_rows WHERE file_hash = $hash)",

@@ -33,6 +33,10 @@ _META_DDL = (
         source_file VARCHAR NOT NULL, entity VARCHAR, file_hash VARCHAR,
         reason VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL)""",
     f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.key_salt (salt VARCHAR NOT NULL)",
+    # The contract columns a loaded file did not have (its rows hold NULL there), so that a partial
+    # update file is not read as blanking them. Files loaded before 0.4.19 have no rows here.
+    f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.absent_columns (
+        file_hash VARCHAR NOT NULL, entity VARCHAR NOT NULL, column_name VARCHAR NOT NULL)""",
     # Tombstones of erased people (`mailsift forget`): the salted key only, never the address.
     f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.erased_subscribers (
         subscriber_key VARCHAR PRIMARY KEY, erased_at TIMESTAMP NOT NULL)""",

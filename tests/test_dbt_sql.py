@@ -72,6 +72,23 @@ def _raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         "'g@x.com', '2024-06-25', 'S-G', 'Gus', 'G', 'web', 'DE', NULL, NULL, NULL, 'UTC', NULL, NULL,"
         " 'pending', '2024-06-25', NULL",
     ])
+    # d: two partial update files, which name only some columns (raw.absent_columns lists the others)
+    ins("subscribers", "subscribers/consent.csv", 11, [
+        "'d@x.com', '2024-06-20', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        " 'unsubscribed', '2024-06-22', NULL",
+    ])
+    ins("subscribers", "subscribers/profile.csv", 12, [  # has last_name, but blank: cleared
+        "'d@x.com', '2024-06-20', NULL, NULL, NULL, NULL, NULL, NULL, 'Leeds', NULL, NULL, NULL, NULL,"
+        " NULL, NULL, '2024-06-24'",
+    ])
+    everything = ["subscriber_id", "first_name", "last_name", "signup_source", "country", "region", "city",
+                  "postal_code", "timezone", "birth_year", "gender", "consent_status", "consent_updated_at",
+                  "updated_at"]
+    for file, has in (("subscribers/consent.csv", {"consent_status", "consent_updated_at"}),
+                      ("subscribers/profile.csv", {"last_name", "city", "updated_at"})):
+        for column in everything:
+            if column not in has:
+                con.execute("INSERT INTO raw.absent_columns VALUES (?, 'subscribers', ?)", [f"hash-{file}", column])
     # campaigns: campaign_id, sent_at, name, subject, channel, content_topic, offer_type, discount_pct,
     # is_automated, variant
     ins("campaigns", "campaigns/c.csv", 3, [
@@ -207,6 +224,16 @@ def test_latest_record_wins(wh):
                                  "WHERE email = 'c@x.com'")
     assert (city, tz, fallback) == ("New", "Europe/Paris", False)
     assert one(wh, "SELECT source_records FROM marts.dim_subscribers WHERE email = 'g@x.com'") == 2
+
+
+def test_a_partial_update_file_changes_only_the_columns_it_has(wh):
+    # d: complete record (file 1: Dan D, GB, subscribed), then a file with only the consent columns
+    # (unsubscribed on 06-22), then one with last_name (blank), city and updated_at (06-24). Each attribute
+    # comes from the latest record whose file has the column; whole-record resolution would have taken
+    # the 06-24 record alone (no name, no country, no consent status: mailable).
+    row = one(wh, "SELECT first_name, last_name, country, city, consent_status, is_mailable, non_mailable_reason, "
+                  "source_records FROM marts.dim_subscribers WHERE email = 'd@x.com'")
+    assert row == ("Dan", None, "GB", "Leeds", "unsubscribed", False, "consent_unsubscribed", 3)
 
 
 def test_invalid_timezone_falls_back_to_utc_and_birth_year_is_checked(wh):

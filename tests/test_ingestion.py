@@ -133,6 +133,25 @@ def test_reingestion_is_idempotent_and_keys_on_content(wh):
     assert json.loads(extra) == {"Favourite_Colour": "blue"} and country is None
 
 
+def test_the_contract_columns_a_file_lacks_are_recorded(wh):
+    con, landing = wh
+    write(landing, "subscribers/full.csv",
+          "email,created_at,subscriber_id,first_name,last_name,signup_source,country,region,city,postal_code,"
+          "timezone,birth_year,gender,consent_status,consent_updated_at,updated_at\n"
+          "ann@example.com,2026-01-01,S1,Ann,A,web,DE,,Berlin,,Europe/Berlin,1980,f,subscribed,2026-01-01,\n")
+    write(landing, "subscribers/consent.csv",
+          "EMAIL,created_at,Consent_Status,consent_updated_at,Favourite_Colour\n"
+          "ann@example.com,2026-01-01,unsubscribed,2026-02-01,blue\n")
+    ingest_landing(con, landing)
+    rows = con.execute(
+        "SELECT m.source_file, a.entity, a.column_name FROM raw.absent_columns a "
+        "JOIN raw.load_manifest m USING (file_hash) ORDER BY 1, 3").fetchall()
+    # the complete file has none; the partial one lacks 12 of the 16 contract columns (the extra is no absence)
+    assert rows == [("subscribers/consent.csv", "subscribers", c) for c in sorted([
+        "subscriber_id", "first_name", "last_name", "signup_source", "country", "region", "city", "postal_code",
+        "timezone", "birth_year", "gender", "updated_at"])]
+
+
 def test_parquet_input_with_typed_columns(wh):
     con, landing = wh
     (landing / "orders").mkdir()
