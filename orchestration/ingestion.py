@@ -4,8 +4,8 @@ For every new file (by SHA-256 of its bytes; a file once loaded is never loaded 
 lies): read it with DuckDB, type and validate every row with SQL built from the contract, then in one
 transaction append the good rows to ``raw.<entity>``, the others to ``raw.rejected_rows`` with their
 reason, the contract columns the file lacks to ``raw.absent_columns``, and the file to
-``raw.load_manifest`` with its counts. A file DuckDB cannot read at all (or
-one without a required column) goes to ``raw.rejected_files`` and the rest carry on.
+``raw.load_manifest`` with its counts. A file DuckDB cannot read at all (or one without a required
+column) goes to ``raw.rejected_files`` and the rest carry on.
 """
 
 from __future__ import annotations

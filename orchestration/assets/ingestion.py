@@ -13,6 +13,7 @@ BOOKKEEPING = {
     "rejected_rows": "Every landing row that was not loaded, with its file, line and reason.",
     "rejected_files": "Landing files that could not be read at all, with the reason.",
     "key_salt": "The secret salt behind subscriber_key (one row).",
+    "absent_columns": "The contract columns each loaded file lacked: a partial update does not blank them.",
 }
 ROW_CHECK = "loaded_plus_rejected_equals_rows"
 WAREHOUSE_POOL = "warehouse"  # one writer at a time: every asset that writes the warehouse uses it
@@ -90,3 +91,4 @@ def raw_landing(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         metadata={"files_rejected_this_run": report.count("rejected"), "files_rejected_total": rejected_files},
     )
     yield dg.MaterializeResult(asset_key=["raw", "key_salt"])
+    yield dg.MaterializeResult(asset_key=["raw", "absent_columns"])
