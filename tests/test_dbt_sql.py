@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.landing_contract import ENTITIES
 from orchestration.warehouse import bootstrap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,12 +82,9 @@ def _raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         "'d@x.com', '2024-06-20', NULL, NULL, NULL, NULL, NULL, NULL, 'Leeds', NULL, NULL, NULL, NULL,"
         " NULL, NULL, '2024-06-24'",
     ])
-    everything = ["subscriber_id", "first_name", "last_name", "signup_source", "country", "region", "city",
-                  "postal_code", "timezone", "birth_year", "gender", "consent_status", "consent_updated_at",
-                  "updated_at"]
-    for file, has in (("subscribers/consent.csv", {"consent_status", "consent_updated_at"}),
-                      ("subscribers/profile.csv", {"last_name", "city", "updated_at"})):
-        for column in everything:
+    for file, has in (("subscribers/consent.csv", {"email", "created_at", "consent_status", "consent_updated_at"}),
+                      ("subscribers/profile.csv", {"email", "created_at", "last_name", "city", "updated_at"})):
+        for column in ENTITIES["subscribers"].column_names:
             if column not in has:
                 con.execute("INSERT INTO raw.absent_columns VALUES (?, 'subscribers', ?)", [f"hash-{file}", column])
     # campaigns: campaign_id, sent_at, name, subject, channel, content_topic, offer_type, discount_pct,

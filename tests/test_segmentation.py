@@ -187,7 +187,7 @@ def test_macro_final_fit_spreads_its_restarts_over_independent_pilot_samples():
 def test_inertia_is_summed_from_the_differences_in_float64():
     X = np.array([[0, 0], [2, 0], [10, 10]], dtype=np.float32)
     assert inertia(X, np.array([[1, 0], [10, 10]]), np.array([0, 0, 1])) == 2.0  # 1 + 1 + 0
-    # 10^6 rows of 4097 around a centre of 4096: 10^6 exactly (a float32 sum of the expanded squares is not)
+    # 10^6 rows of 4097 around a centre of 4096: 10^6 exactly (squared_distances' float32 expansion gives 0 here)
     X = np.full((1_000_000, 1), 4097.0, dtype=np.float32)
     assert inertia(X, np.array([[4096.0]]), np.zeros(len(X), dtype=np.int64), chunk=300_000) == 1_000_000.0
 
@@ -206,7 +206,7 @@ def test_macro_final_fit_keeps_the_candidate_of_lowest_inertia_in_float64(monkey
     class Lying(KMeans):
         def fit(self, X, y=None, sample_weight=None):
             super().fit(X, y, sample_weight)
-            true = float(((X.astype(np.float64) - self.cluster_centers_[self.labels_]) ** 2).sum())
+            true = inertia(X, self.cluster_centers_, self.labels_)
             if not isinstance(self.init, str):  # a refinement (started from a pilot's centres)
                 refined.append(true)
             self.inertia_ = -true
@@ -219,7 +219,7 @@ def test_macro_final_fit_keeps_the_candidate_of_lowest_inertia_in_float64(monkey
     m = macro.MacroSegmenter(k_range=(3, 3), selection_sample=280, eval_sample=200, n_bootstrap=2,
                              pilot_sample=12, n_init=8, n_refine=8, random_state=0).fit(X)
     assert len(refined) == 8 and max(refined) > min(refined) * 1.2  # the candidates differ
-    final = float(((X.astype(np.float64) - m.cluster_centers_[m.labels_]) ** 2).sum())
+    final = inertia(X, m.cluster_centers_, m.labels_)
     assert final == pytest.approx(min(refined), rel=1e-5)
 
 

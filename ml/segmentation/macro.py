@@ -203,7 +203,7 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
             start = pilots[int(np.argmin(on_fit))]
             model = KMeans(n_clusters=k, init=start, n_init=1, max_iter=200).fit(F)
             score = inertia(F, model.cluster_centers_, model.labels_)  # not inertia_: float32 (see inertia)
-            if best is None or score < best_score:
+            if score < best_score:
                 best, best_score = model, score
         if len(F) == len(X):
             return best.cluster_centers_, best.labels_
