@@ -82,7 +82,7 @@ class SegmentationModel(BaseEstimator):
     def __init__(self, k_range: tuple[int, int] = (4, 14), min_size: int | None = None,
                  micro_per_sqrt: float = 0.25, selection_sample: int = 20_000, eval_sample: int = 3_000,
                  n_bootstrap: int = 5, min_stability: float = 0.75, silhouette_tolerance: float = 0.05,
-                 fit_sample: int = 1_000_000, n_init: int = 64, identity_max_distance: float = 0.5,
+                 fit_sample: int = 1_000_000, n_init: int = 256, identity_max_distance: float = 0.5,
                  featurizer_params: dict | None = None, random_state: int | None = 0):
         self.k_range = k_range
         self.min_size = min_size
