@@ -195,7 +195,7 @@ def test_inertia_is_summed_from_the_differences_in_float64():
 def test_macro_final_fit_follows_what_most_pilots_found_not_the_single_lowest_pilot():
     # Since 0.4.21 the final fit starts from the pooled pilot centres clustered into k (weighted by pilot
     # segment sizes), not from the pilot of lowest inertia: on a generated 1M list seeds kept different
-    # solutions 0.001 % apart in inertia (ARI 0.87 between them), each found by one pilot in many.
+    # solutions 0.001 % apart in inertia (ARI 0.87 between them), each reached by few restarts.
     # Rows 0 0 0 9 9 20 20 20, k = 2. Both splits are fixed points of k-means:
     #   A = {0 0 0} {9 9 20 20 20}: centres 0 and 15.6, inertia 2 x 6.6^2 + 3 x 4.4^2 = 145.2
     #   B = {0 0 0 9 9} {20 20 20}: centres 3.6 and 20, inertia 3 x 3.6^2 + 2 x 5.4^2 = 97.2 (lower)
