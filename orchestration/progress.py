@@ -4,7 +4,8 @@ Used for runs started from the ``mailsift`` command and by ``dagster dev`` alike
 come from the event log and are unaffected). :class:`StepProgress` turns events into lines (pure, unit
 tested); :class:`ProgressHandler` feeds it Dagster's log records. :func:`quiet_terminal` sends
 everything else a run prints (dbt's per-model lines, MLflow's registry notices, warnings, stack
-traces) to a log file, so the terminal shows only the progress lines.
+traces) to a log file, so the terminal shows only the progress lines. :func:`library_progress` relays
+the stage lines of a long ``ml`` fit (Python ``logging``, INFO) to an asset's log while it runs.
 """
 
 from __future__ import annotations
@@ -177,6 +178,39 @@ def quiet_terminal(log_path: Path) -> Iterator[Path]:
             yield log_path
         finally:
             sys.stdout, sys.stderr, _TERMINAL, _DETAIL = saved
+
+
+class _Relay(logging.Handler):
+    """Hands each record's message to a callable (``context.log.info``)."""
+
+    def __init__(self, emit_line) -> None:
+        super().__init__(logging.INFO)
+        self._emit_line = emit_line
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._emit_line(record.getMessage())
+        except Exception:  # a broken log sink must not fail the fit
+            self.handleError(record)
+
+
+@contextmanager
+def library_progress(emit_line, logger_name: str = "ml") -> Iterator[None]:
+    """While the block runs, hand the INFO lines of the modelling library (the ``ml.*`` loggers, which
+    stay silent otherwise) to ``emit_line``, e.g. ``context.log.info``: a long fit then shows its stages
+    in the run log and on the terminal. The logger's level, propagation and handlers are restored after."""
+    log = logging.getLogger(logger_name)
+    saved = log.level, log.propagate
+    relay = _Relay(emit_line)
+    log.addHandler(relay)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # the lines reach the run log once, through the relay
+    try:
+        yield
+    finally:
+        log.removeHandler(relay)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 @dg.logger(description="Compact progress lines on the terminal.")

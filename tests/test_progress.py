@@ -100,3 +100,21 @@ def test_a_dagster_run_prints_one_line_per_step_start_and_end(tmp_path):
     assert re.fullmatch(r"doubled: done in [0-9.]+ s \(1 asset\)", lines[4])
     assert re.fullmatch(r"broken: FAILED after [0-9.]+ s: ValueError: no data for broken", lines[6]), lines
     assert "Traceback" not in terminal.getvalue() and "no data for broken" in log.read_text()
+
+
+def test_library_progress_relays_the_modelling_library_lines_only_while_the_block_runs():
+    import logging
+
+    from orchestration.progress import library_progress
+
+    ml_log, other = logging.getLogger("ml.segmentation.macro"), logging.getLogger("mailsift.elsewhere")
+    parent = logging.getLogger("ml")
+    before = parent.level, parent.propagate, list(parent.handlers)
+    seen: list[str] = []
+    with library_progress(seen.append):
+        ml_log.info("Scored k = %d-%d", 4, 14)
+        ml_log.debug("too fine for the run log")
+        other.info("not the library's")
+    ml_log.info("after the block")
+    assert seen == ["Scored k = 4-14"]
+    assert (parent.level, parent.propagate, list(parent.handlers)) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 
 import numpy as np
@@ -586,7 +587,7 @@ def test_persona_ceiling_is_high_for_separable_groups_and_zero_for_labels_unrela
     assert blind["ceiling_rows"] == 800
 
 
-def test_accepted_ks_and_the_step_down_keep_to_the_rule():
+def test_accepted_ks_and_the_step_down_keep_to_the_rule(caplog):
     scores = pd.DataFrame({"k": [3, 4, 5, 6], "silhouette": [0.30] * 4, "stability": [0.95, 0.90, 0.60, 0.90],
                            "smallest": [200.0, 150.0, 120.0, 100.0]})
     assert accepted_ks(scores, 0.8, 0.05) == [6, 4, 3]  # 5 is unstable
@@ -607,9 +608,32 @@ def test_accepted_ks_and_the_step_down_keep_to_the_rule():
             return np.stack([X[labels == j].mean(axis=0) for j in range(k)]), labels
 
     X = np.random.default_rng(0).normal(size=(600, 3)).astype(np.float32)
-    m = Scripted(k_range=(3, 6), min_size=50, n_bootstrap=2, random_state=0).fit(X)
+    with caplog.at_level(logging.INFO, logger="ml.segmentation"):
+        m = Scripted(k_range=(3, 6), min_size=50, n_bootstrap=2, random_state=0).fit(X)
     # 6 is chosen, its final fit has a segment under 50: the next k the rule accepts is 4, not the unstable 5
     assert m.n_clusters_ == 4 and m.stability_ == 0.90 and np.bincount(m.labels_).min() >= 50
+    # and the fit says so as it goes (progress lines of the run log)
+    assert [r.getMessage() for r in caplog.records if r.name == "ml.segmentation.macro"] == [
+        "Scored k = 3-6 on 600 of 600 rows (2 bootstrap fits each): k = 6, silhouette 0.300, stability 0.900",
+        "k = 6 left a segment of 3 under the minimum of 50: refitting with k = 4"]
+
+
+def test_a_fit_reports_its_stages_with_the_fitted_figures(caplog):
+    df = make_profiles(400, seed=2)
+    with caplog.at_level(logging.INFO, logger="ml.segmentation"):
+        model = SegmentationModel(k_range=(2, 4), n_bootstrap=2, n_init=8, min_size=20, random_state=0).fit(
+            df.drop(columns=["group"]))
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("ml.segmentation")]
+    k, n_cols = model.macro_.n_clusters_, model.featurizer_.transform(df.head(1)).shape[1]
+    assert lines[0] == f"Features: 400 profiles x {n_cols} columns; choosing the number of macro segments"
+    assert lines[1].startswith("Scored k = 2-4 on 400 of 400 rows (2 bootstrap fits each): ")
+    assert lines[1].endswith(f"k = {k}, silhouette {model.macro_.silhouette_:.3f}, "
+                             f"stability {model.macro_.stability_:.3f}")
+    # 8 restarts over the default 16 pilot samples: one each
+    assert lines[2] == (f"Final fit, k = {k}: 16 pilot restarts on 16 samples of 400 rows; from their consensus, "
+                        "k-means on every row (400)")
+    assert lines[-1] == (f"Micro segments: {model.micro_.n_micro_} in {k} macro segments (none under 20); "
+                         "naming and profiling")
 
 
 def test_choose_k_skips_k_whose_smallest_segment_is_too_small():

@@ -117,6 +117,7 @@ People between two centres get lower confidence than people at a centre.
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pandas as pd
@@ -128,6 +129,9 @@ from sklearn.utils.validation import check_is_fitted
 from ._kmeans import calibrate_temperature, inertia, nearest, softmax_neg, squared_distances, subsample
 
 __all__ = ["MacroSegmenter", "choose_k", "accepted_ks", "POOL_RESTARTS"]
+
+#: progress of a fit (INFO): the k chosen and each stage of the final fit; silent unless a handler listens
+_log = logging.getLogger(__name__)
 
 #: restarts of the k-means that clusters the pooled pilot centres (a few thousand points: cheap)
 POOL_RESTARTS = 100
@@ -216,6 +220,9 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         n_groups = max(int(self.n_refine), 1)
         per_group = max(int(self.n_init) // n_groups, 1)
+        _log.info("Final fit, k = %d: %d pilot restarts on %d samples of %s rows; from their consensus, k-means "
+                  "on every row (%s)", k, n_groups * per_group, n_groups, f"{min(len(F), int(self.pilot_sample)):,}",
+                  f"{len(X):,}")
         pool, weights = [], []
         for _ in range(n_groups):
             P = F[subsample(len(F), self.pilot_sample, rng)]
@@ -261,6 +268,10 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
             boots[k] = b
         self.scores_ = pd.DataFrame(rows)
         k = choose_k(self.scores_, self.min_stability, self.silhouette_tolerance, self.min_size)
+        chosen = self.scores_.set_index("k").loc[k]
+        _log.info("Scored k = %d-%d on %s of %s rows (%d bootstrap fits each): k = %d, silhouette %.3f, "
+                  "stability %.3f", lo, hi, f"{len(S):,}", f"{len(X):,}", n_boot, k,
+                  chosen["silhouette"], chosen["stability"])
         F = X[subsample(len(X), self.fit_sample, rng)]
         fit_seed = int(rng.integers(2**31))
         centres, labels = self._final_fit(X, F, k, fit_seed)
@@ -270,7 +281,10 @@ class MacroSegmenter(ClusterMixin, BaseEstimator):
         accepted = accepted_ks(self.scores_, self.min_stability, self.silhouette_tolerance, self.min_size)
         while self.min_size and k > lo and np.bincount(labels, minlength=k).min() < self.min_size:
             smaller = [c for c in accepted if c < k]
-            k = smaller[0] if smaller else k - 1
+            step = smaller[0] if smaller else k - 1
+            _log.info("k = %d left a segment of %s under the minimum of %s: refitting with k = %d", k,
+                      f"{np.bincount(labels, minlength=k).min():,}", f"{int(self.min_size):,}", step)
+            k = step
             centres, labels = self._final_fit(X, F, k, fit_seed)
         order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")  # largest segment first
         self.cluster_centers_ = centres[order].astype(np.float32)

@@ -25,6 +25,8 @@ macro id changed), ``moved_micro``, ``moved_flows``, ``matched_macro_ids``, ``re
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -39,6 +41,10 @@ from .micro import MicroSegmenter, default_min_size
 from .profiles import PROFILE_COLUMNS, SegmentProfiler
 from .schema import DRIFT_COLUMNS, check_profiles
 from .traits import TRAIT_KEYS, trait_table
+
+#: progress of a fit (INFO), one line per stage; silent unless a handler listens (the Dagster asset
+#: forwards it to the run log)
+_log = logging.getLogger(__name__)
 
 __all__ = ["SegmentationModel", "ASSIGNMENT_COLUMNS"]
 
@@ -108,6 +114,8 @@ class SegmentationModel(BaseEstimator):
         # What the training profiles looked like, for the drift checks of later assignments.
         self.drift_reference_ = DriftReference().fit(profiles[list(DRIFT_COLUMNS)])
         X = self.featurizer_.transform(profiles)
+        _log.info("Features: %s profiles x %d columns; choosing the number of macro segments",
+                  f"{X.shape[0]:,}", X.shape[1])
         self.macro_ = MacroSegmenter(
             k_range=self.k_range, selection_sample=self.selection_sample, eval_sample=self.eval_sample,
             n_bootstrap=self.n_bootstrap, min_stability=self.min_stability,
@@ -118,6 +126,8 @@ class SegmentationModel(BaseEstimator):
         self.micro_ = MicroSegmenter(min_size=self.min_size, per_sqrt=self.micro_per_sqrt,
                                      random_state=self.random_state).fit(X, macro_idx)
         micro_idx, micro_conf = self.micro_.predict_with_confidence(X, macro_idx)
+        _log.info("Micro segments: %d in %d macro segments (none under %s); naming and profiling",
+                  self.micro_.n_micro_, self.macro_.n_clusters_, f"{self.micro_.min_size_:,}")
 
         rhythm = self.featurizer_.rhythm  # the traits read the rhythm the features read
         T = trait_table(profiles, rhythm=rhythm).to_numpy(np.float64)

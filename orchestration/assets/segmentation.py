@@ -22,6 +22,7 @@ from ml.segmentation import ASSIGNMENT_COLUMNS, SegmentationModel, check_gates
 from orchestration import model_registry as registry
 from orchestration.assets.dbt import mailsift_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.progress import library_progress
 from orchestration.resources import WarehouseResource
 from orchestration.serving import ML_SCHEMA, replace_table
 from orchestration.warehouse import read_table
@@ -107,7 +108,8 @@ def segmentation_model(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     context.log.info(f"Fitting segmentation on {len(profiles):,} profiles"
                      + (f" (ids matched to champion v{champion.version})" if champion else " (no usable champion: ids start afresh)"))
     t0 = time.perf_counter()
-    model = SegmentationModel(random_state=0).fit(profiles, previous=champion.model if champion else None)
+    with library_progress(context.log.info):  # the fit's stages, as they pass
+        model = SegmentationModel(random_state=0).fit(profiles, previous=champion.model if champion else None)
     fit_s = time.perf_counter() - t0
     context.log.info(f"Fitted in {fit_s:.1f} s: {model.metrics_['k']} macro and {model.metrics_['n_micro']} micro "
                      f"segments, silhouette {model.metrics_['silhouette']:.3f}, stability {model.metrics_['stability']:.3f}")
