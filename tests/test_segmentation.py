@@ -632,7 +632,7 @@ def test_a_fit_reports_its_stages_with_the_fitted_figures(caplog):
     # 8 restarts over the default 16 pilot samples: one each
     assert lines[2] == (f"Final fit, k = {k}: 16 pilot restarts on 16 samples of 400 rows; from their consensus, "
                         "k-means on every row (400)")
-    assert lines[-1] == (f"Micro segments: {model.micro_.n_micro_} in {k} macro segments (none under 20); "
+    assert lines[-1] == (f"Micro segments: {model.micro_.n_micro_} in {k} macro segments (minimum size 20); "
                          "naming and profiling")
 
 

@@ -126,7 +126,7 @@ class SegmentationModel(BaseEstimator):
         self.micro_ = MicroSegmenter(min_size=self.min_size, per_sqrt=self.micro_per_sqrt,
                                      random_state=self.random_state).fit(X, macro_idx)
         micro_idx, micro_conf = self.micro_.predict_with_confidence(X, macro_idx)
-        _log.info("Micro segments: %d in %d macro segments (none under %s); naming and profiling",
+        _log.info("Micro segments: %d in %d macro segments (minimum size %s); naming and profiling",
                   self.micro_.n_micro_, self.macro_.n_clusters_, f"{self.micro_.min_size_:,}")
 
         rhythm = self.featurizer_.rhythm  # the traits read the rhythm the features read
