@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.dbt_targets import tidy_after
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
@@ -59,6 +60,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=30)
+        tidy_after(invocation, context.log)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,

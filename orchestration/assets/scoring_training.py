@@ -21,6 +21,7 @@ from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from orchestration.assets.dbt import mailsift_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.dbt_targets import tidy_after
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.scoring_data import HORIZON_DAYS, TRAIN_SUFFIX, current_as_of, training_cutoff
@@ -63,6 +64,7 @@ def scoring_training_data(context: dg.AssetExecutionContext, dbt: DbtCliResource
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=30)
+        tidy_after(invocation, context.log)
     from orchestration.warehouse import connect
 
     with connect(settings.warehouse, read_only=True) as con:
