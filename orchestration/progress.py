@@ -59,14 +59,17 @@ class StepProgress:
         self.assets: Counter[str] = Counter()
         self.checks_passed: Counter[str] = Counter()
         self.checks_failed: Counter[str] = Counter()
+        self.checks_warned: Counter[str] = Counter()
 
     def _took(self, now: float, step: str) -> str:
         return f"{now - self.started.get(step, now):.1f} s"
 
     def _counts(self, step: str) -> str:
         parts = [_plural(self.assets[step], "asset")]
-        if self.checks_passed[step] or self.checks_failed[step]:
+        if self.checks_passed[step] or self.checks_failed[step] or self.checks_warned[step]:
             parts.append(f"{self.checks_passed[step]:,} checks passed")
+        if self.checks_warned[step]:
+            parts.append(f"{self.checks_warned[step]:,} warned")
         if self.checks_failed[step]:
             parts.append(f"{self.checks_failed[step]:,} FAILED")
         return ", ".join(parts)
@@ -83,10 +86,14 @@ class StepProgress:
     def materialised(self, step: str) -> None:
         self.assets[step] += 1
 
-    def check(self, now: float, step: str, asset: str, check: str, passed: bool) -> str | None:
+    def check(self, now: float, step: str, asset: str, check: str, passed: bool, warn: bool = False) -> str | None:
+        """A line for a check that did not pass: a WARNING when its severity is WARN (the run goes on)."""
         if passed:
             self.checks_passed[step] += 1
             return None
+        if warn:
+            self.checks_warned[step] += 1
+            return f"{elapsed_tag(now)} {step}: CHECK WARNING {asset} {check}"
         self.checks_failed[step] += 1
         return f"{elapsed_tag(now)} {step}: CHECK FAILED {asset} {check}"
 
@@ -152,7 +159,8 @@ class ProgressHandler(logging.Handler):
             return None, f"{elapsed_tag(now)} {step}: materialised {event.asset_key.to_user_string()}"
         if kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
-            return p.check(now, step, data.asset_key.to_user_string(), data.check_name, data.passed), None
+            warn = getattr(data, "severity", None) == dg.AssetCheckSeverity.WARN
+            return p.check(now, step, data.asset_key.to_user_string(), data.check_name, data.passed, warn), None
         if kind == "STEP_SUCCESS":
             return p.success(now, step), None
         if kind == "STEP_FAILURE":

@@ -77,5 +77,5 @@ def _summarise(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
         if rows:
             lines.append("Scoring models (held-out backtest, primary metric vs its naive baseline):")
             for model, version, metric, value, base in rows:
-                base_txt = "" if base is None else f" (baseline {base:.3f})"
+                base_txt = "" if base is None else f" (baseline {base:.3f}{', BELOW it' if value < base else ''})"
                 lines.append(f"  {model} v{version}: {metric} {value:.3f}{base_txt}")

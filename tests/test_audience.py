@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from ml.scoring.recipes import Backtest, no_worse
+from ml.scoring.recipes import Backtest, beats_baseline, no_worse
 from orchestration.audience import AudienceError, build_audience
 from orchestration.cli import main
 from orchestration.warehouse import connect
@@ -99,6 +99,34 @@ def test_champion_rule_no_worse_on_the_same_backtest():
     assert not no_worse(_bt(0.69), _bt(0.70))
     assert not no_worse(_bt(float("nan")), _bt(0.70))
     assert no_worse(_bt(0.70), _bt(float("nan")))    # a champion that cannot be evaluated loses
+
+
+def test_baseline_rule_and_the_warning_check(dbt_manifest):
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    from orchestration.assets.scoring_models import BASELINE_CHECK, _baseline_check
+
+    # a generated 3,000-subscriber world's first open model: AUC 0.684 against its baseline's 0.695, promoted
+    # all the same (a first version has no champion to compare with)
+    weak = Backtest("auc", {"auc": 0.684}, {"auc": 0.695}, pd.DataFrame())
+    assert beats_baseline(weak) is False
+    assert beats_baseline(_bt(0.70)) is True and beats_baseline(_bt(0.50)) is True  # equal is no worse
+    assert beats_baseline(Backtest("spearman", {"spearman": 0.4}, {"auc": 0.5}, pd.DataFrame())) is None
+    assert beats_baseline(Backtest("auc", {"auc": 0.7}, {"auc": float("nan")}, pd.DataFrame())) is None
+    assert beats_baseline(_bt(float("nan"))) is False
+
+    warnings = []
+    context = SimpleNamespace(log=SimpleNamespace(warning=warnings.append))
+    result = _baseline_check(context, {"mailsift-churn": (3, _bt(0.90)), "mailsift-open": (1, weak)})
+    assert result.check_name == BASELINE_CHECK and not result.passed
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["champions_compared"].value == 2
+    assert result.metadata["below_baseline"].value == "- mailsift-open v1: auc 0.6840 < baseline 0.6950"
+    assert warnings == ["Champion below its naive baseline: mailsift-open v1: auc 0.6840 < baseline 0.6950; "
+                        "its scores are served all the same"]
+    assert _baseline_check(context, {"mailsift-churn": (3, _bt(0.90))}).passed and len(warnings) == 1
 
 
 def _calibration(path, fitted_for: str, scored_with: str):

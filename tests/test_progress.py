@@ -38,6 +38,12 @@ def test_step_lines_count_per_step_and_report_failures():
         "[    2.0s] scoring_models: CHECK FAILED ml/model_backtests gate")
     assert p.failure(3.5, "scoring_models", "no data") == "[    3.5s] scoring_models: FAILED after 2.5 s: no data"
     assert p.success(3.5, "scoring_models").endswith("(0 assets, 0 checks passed, 1 FAILED)")
+    # a check of severity WARN that does not pass warns: the run goes on
+    p.start(4.0, "ml__feature_drift")
+    assert p.check(4.5, "ml__feature_drift", "ml/feature_drift", "feature_drift_below_warning", False, warn=True) == (
+        "[    4.5s] ml__feature_drift: CHECK WARNING ml/feature_drift feature_drift_below_warning")
+    assert p.check(4.6, "ml__feature_drift", "ml/feature_drift", "segment_shares_stable", True) is None
+    assert p.success(5.0, "ml__feature_drift").endswith("(0 assets, 1 checks passed, 1 warned)")
 
 
 def test_quiet_terminal_sends_other_output_to_the_log(tmp_path):

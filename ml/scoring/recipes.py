@@ -133,6 +133,15 @@ def no_worse(candidate: Backtest, champion: Backtest | None, tolerance: float = 
     return candidate.score >= champion.score - tolerance
 
 
+def beats_baseline(bt: Backtest) -> bool | None:
+    """Whether the primary metric (higher is better) is at least the naive baseline's on the same backtest;
+    None when the baseline has no such figure. A NaN score never beats it."""
+    base = bt.baseline.get(bt.primary)
+    if base is None or not np.isfinite(base):
+        return None
+    return bool(np.isfinite(bt.score) and bt.score >= base)
+
+
 def _classification(y, p, base) -> tuple[dict, dict]:
     def m(score):
         out = {"auc": auc(y, score), "top_decile_lift": top_decile_lift(y, score)}

@@ -9,6 +9,9 @@ than the champion's (:func:`ml.scoring.recipes.no_worse`). The backtests go to t
 ``ml.model_backtests`` (every metric of the new version, the champion and the baseline), from which dbt
 builds ``serving.model_backtests``. The probability models (churn, purchase, open) also log their
 held-out reliability curve beside the baseline's as ``calibration.png`` (:mod:`ml.scoring.reliability`).
+The asset check ``champions_beat_their_baselines`` warns (the run goes on) when a champion now scoring
+does not beat its naive baseline on this backtest: a first version is promoted without a champion to
+compare with, and on a small list it can score below the baseline.
 
 Last, the click probability of a planned campaign (what ``mailsift audience`` prints and writes) is
 calibrated for the champions now in place: Platt scaling of the combined topic / offer log-odds, fitted on
@@ -27,7 +30,8 @@ import mlflow
 import pandas as pd
 
 from ml.scoring.click_calibration import CampaignClickCalibration, model_versions
-from ml.scoring.recipes import RECIPES, Backtest, Recipe, TrainingData, holdout_campaign_probabilities, no_worse
+from ml.scoring.recipes import (RECIPES, Backtest, Recipe, TrainingData, beats_baseline, holdout_campaign_probabilities,
+                                no_worse)
 from ml.scoring.reliability import reliability_figure
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
@@ -39,6 +43,7 @@ from orchestration.serving import ML_SCHEMA, replace_table
 MODEL_BACKTESTS = dg.AssetKey(["ml", "model_backtests"])
 CALIBRATION_PLOTS = ("churn", "purchase", "open")  # the recipes whose outputs are read as probabilities
 CLICK_CALIBRATION_TABLE = "campaign_click_calibration"
+BASELINE_CHECK = "champions_beat_their_baselines"
 
 
 def registered_name(recipe_name: str) -> str:
@@ -124,6 +129,9 @@ def _click_calibration(context, data: TrainingData, models: dict, versions: dict
     specs=[dg.AssetSpec(MODEL_BACKTESTS, group_name="scoring", deps=[scoring_training_data],
                         description="Every scoring model trained, backtested on held-out subscribers, registered "
                                     "as mailsift-<model> and promoted to champion when no worse than the champion.")],
+    check_specs=[dg.AssetCheckSpec(BASELINE_CHECK, asset=MODEL_BACKTESTS,
+                                   description="Every champion now scoring beats its naive baseline on this run's "
+                                               "backtest (warns, never stops the run).")],
     pool=WAREHOUSE_POOL, name="scoring_models")
 def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
@@ -131,6 +139,7 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     registry.configure(settings)
     metric_rows, backtests, summary = [], {}, []
     champ_models, champ_versions = {}, {}  # the champion of each recipe after this run's promotions
+    serving = {}  # registered name -> (version, backtest) of the champion after this run, when evaluated
     for recipe in RECIPES.values():
         name = registered_name(recipe.name)
         t0 = time.perf_counter()
@@ -155,8 +164,11 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         if promote:
             registry.promote(name, version)
             champ_models[recipe.name], champ_versions[recipe.name] = model, version
+            serving[name] = (version, bt)
         elif champion is not None:
             champ_models[recipe.name], champ_versions[recipe.name] = champion.model, champion.version
+            if champ_bt is not None:
+                serving[name] = (champion.version, champ_bt)
         verdict = ("promoted to champion" if promote else
                    f"NOT promoted: {bt.primary} {bt.score:.4f} < champion v{champion.version}'s {champ_bt.score:.4f}")
         context.log.info(f"{name} v{version}: {bt.primary} {bt.score:.4f} (baseline "
@@ -185,5 +197,21 @@ def scoring_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         if calibration is not None:
             replace_table(con, ML_SCHEMA, CLICK_CALIBRATION_TABLE, calibration)
     table = ["| model | version | metric | value | baseline | champion | promoted |", "|---|---|---|---|---|---|---|"]
-    return dg.MaterializeResult(asset_key=MODEL_BACKTESTS, metadata={
+    yield dg.MaterializeResult(asset_key=MODEL_BACKTESTS, metadata={
         "training_cutoff": str(data.cutoff), "backtests": dg.MetadataValue.md("\n".join(table + summary))})
+    yield _baseline_check(context, serving)
+
+
+def _baseline_check(context, serving: dict) -> dg.AssetCheckResult:
+    """A warning (the run goes on) when a champion now scoring does not beat its naive baseline on this
+    run's backtest: e.g. a first version, promoted because there was no champion to compare with, on a
+    list too small to learn much from."""
+    below = [f"{name} v{version}: {bt.primary} {bt.score:.4f} < baseline {bt.baseline[bt.primary]:.4f}"
+             for name, (version, bt) in serving.items() if beats_baseline(bt) is False]
+    for line in below:
+        context.log.warning(f"Champion below its naive baseline: {line}; its scores are served all the same")
+    compared = sum(beats_baseline(bt) is not None for _, bt in serving.values())
+    return dg.AssetCheckResult(
+        asset_key=MODEL_BACKTESTS, check_name=BASELINE_CHECK, passed=not below, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"champions_compared": compared, "below_baseline": dg.MetadataValue.md(
+            "\n".join(f"- {line}" for line in below) or "none")})
