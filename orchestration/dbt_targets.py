@@ -4,9 +4,9 @@ dagster-dbt gives every dbt invocation a folder of its own under the project's t
 (``dbt_project/target/<op>-<run>-<id>``: a copy of the manifest and of the partial-parse state, the
 compiled SQL, the run results and dbt's debug log; about 10 MB each on the generated lists) and never
 removes one. A ``mailsift run`` makes three and a refresh two, so the folder grew without end: 3.8 GB
-in 327 folders on the development machine after a day and a half. After each dbt step, the invocation folders beyond the newest
-``KEEP`` are removed, except any written to in the last ``MIN_AGE_S`` seconds (another run, or a test
-beside this one, may still be using it). dbt's own files in the target folder (``manifest.json``,
+in 327 folders on the development machine after a day and a half. After each dbt step, the invocation
+folders beyond the newest ``KEEP`` are removed, except any written to in the last ``MIN_AGE_S`` seconds
+(another run, or a test beside this one, may still be using it). dbt's own files in the target folder (``manifest.json``,
 ``partial_parse.msgpack``, ``compiled/``, ...) are never touched.
 """
 

@@ -206,11 +206,12 @@ def _baseline_check(context, serving: dict) -> dg.AssetCheckResult:
     """A warning (the run goes on) when a champion now scoring does not beat its naive baseline on this
     run's backtest: e.g. a first version, promoted because there was no champion to compare with, on a
     list too small to learn much from."""
+    verdicts = {name: (version, bt, beats_baseline(bt)) for name, (version, bt) in serving.items()}
     below = [f"{name} v{version}: {bt.primary} {bt.score:.4f} < baseline {bt.baseline[bt.primary]:.4f}"
-             for name, (version, bt) in serving.items() if beats_baseline(bt) is False]
+             for name, (version, bt, beats) in verdicts.items() if beats is False]
     for line in below:
         context.log.warning(f"Champion below its naive baseline: {line}; its scores are served all the same")
-    compared = sum(beats_baseline(bt) is not None for _, bt in serving.values())
+    compared = sum(beats is not None for _, _, beats in verdicts.values())
     return dg.AssetCheckResult(
         asset_key=MODEL_BACKTESTS, check_name=BASELINE_CHECK, passed=not below, severity=dg.AssetCheckSeverity.WARN,
         metadata={"champions_compared": compared, "below_baseline": dg.MetadataValue.md(
