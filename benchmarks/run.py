@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -157,9 +158,22 @@ def bench_scale(n: int, oracle: bool = False) -> dict:
         print(f"   oracle ({ORACLE_REPLAYS} replays) {stages['oracle']['seconds']} s", flush=True)
     for s in stages.values():
         if "output" in s:
+            steps = step_seconds(s["output"])  # `mailsift run` / `refresh`: where their time went
+            if steps:
+                s["steps"] = steps
             s["detail"] = _last_json(s.pop("output"))
     shutil.rmtree(d / "landing", ignore_errors=True)  # keep the disk tidy; the warehouse stays for a look
     return {"subscribers": n, "stages": stages, "rows": rows, "dbt_models_seconds": per_model}
+
+
+# A step's closing line on the terminal of `mailsift run` / `refresh` (orchestration/progress.py):
+# "[  103.8s] mailsift_dbt_models: done in 98.4 s (52 assets, 116 checks passed)"
+STEP_DONE = re.compile(r"^\[\s*[0-9.]+s\] (\S+): done in ([0-9.]+) s ")
+
+
+def step_seconds(out: str) -> dict[str, float]:
+    """Each step's wall time, in the order the steps finished, from a run's terminal output."""
+    return {m.group(1): float(m.group(2)) for m in map(STEP_DONE.match, out.splitlines()) if m}
 
 
 def _last_json(out: str):
@@ -231,6 +245,7 @@ def render_refresh(results: list[dict]) -> list[str]:
     ]
     for label, fn in rows:
         out.append(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
+    out += render_steps(results)
     for r in results:
         s = r["stages"].get("segments_vs_rules")
         if s and s.get("ok") and s.get("detail"):
@@ -240,6 +255,29 @@ def render_refresh(results: list[dict]) -> list[str]:
                     "clicks and click-attributed orders (7 days) from the generator's held-back period.", "",
                     s["detail"]["markdown"]]
     return out + ["", REFRESH_END]
+
+
+def render_steps(results: list[dict]) -> list[str]:
+    """Where the time goes: each step of the full run and of the refresh at every scale, as their
+    terminals reported it (:func:`step_seconds`); nothing when no run recorded its steps."""
+    runs = [(r["subscribers"], kind, r["stages"].get(stage)) for r in results
+            for kind, stage in (("full run", "pipeline"), ("refresh", "refresh"))]
+    runs = [(n, kind, s) for n, kind, s in runs if s and s.get("ok") and s.get("steps")]
+    if not runs:
+        return []
+    names = list(dict.fromkeys(name for _, _, s in runs for name in s["steps"]))
+    out = ["", "Where the time goes: each step's wall time as the command's terminal reports it, s. '-': the "
+           "step is not part of that job (the refresh trains nothing). The full run's landing step finds every "
+           "file already loaded by the ingest stage counted above.", "",
+           "| step | " + " | ".join(f"{n:,} {kind}" for n, kind, _ in runs) + " |",
+           "|---|" + "---:|" * len(runs)]
+    for name in names:
+        out.append(f"| {name} | " + " | ".join(
+            f"{s['steps'][name]:.1f}" if name in s["steps"] else "-" for _, _, s in runs) + " |")
+    out.append("| start-up, between and after the steps | " + " | ".join(
+        f"{s['seconds'] - sum(s['steps'].values()):.1f}" for _, _, s in runs) + " |")
+    out.append("| the whole command | " + " | ".join(f"{s['seconds']:.1f}" for _, _, s in runs) + " |")
+    return out
 
 
 def render_scores(results: list[dict]) -> list[str]:
