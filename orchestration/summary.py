@@ -75,7 +75,10 @@ def _summarise(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
             "SELECT model, model_version, metric, value, baseline_value FROM serving.model_backtests "
             "WHERE is_primary AND role = 'candidate' ORDER BY model").fetchall()
         if rows:
+            from ml.scoring.recipes import beats  # the rule of the champions_beat_their_baselines check
+
             lines.append("Scoring models (held-out backtest, primary metric vs its naive baseline):")
             for model, version, metric, value, base in rows:
-                base_txt = "" if base is None else f" (baseline {base:.3f}{', BELOW it' if value < base else ''})"
+                below = ", BELOW it" if beats(value, base) is False else ""
+                base_txt = "" if base is None else f" (baseline {base:.3f}{below})"
                 lines.append(f"  {model} v{version}: {metric} {value:.3f}{base_txt}")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from ml.scoring.recipes import Backtest, beats_baseline, no_worse
+from ml.scoring.recipes import Backtest, beats, beats_baseline, no_worse
 from orchestration.audience import AudienceError, build_audience
 from orchestration.cli import main
 from orchestration.warehouse import connect
@@ -116,6 +116,9 @@ def test_baseline_rule_and_the_warning_check(dbt_manifest):
     assert beats_baseline(Backtest("spearman", {"spearman": 0.4}, {"auc": 0.5}, pd.DataFrame())) is None
     assert beats_baseline(Backtest("auc", {"auc": 0.7}, {"auc": float("nan")}, pd.DataFrame())) is None
     assert beats_baseline(_bt(float("nan"))) is False
+    # the same rule on bare figures (the run summary's "BELOW it"): a missing score never beats a baseline
+    assert beats(0.684, 0.695) is False and beats(0.695, 0.695) is True and beats(0.7, None) is None
+    assert beats(None, 0.695) is False
 
     warnings = []
     context = SimpleNamespace(log=SimpleNamespace(warning=warnings.append))

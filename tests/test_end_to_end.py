@@ -222,6 +222,7 @@ def test_generate_run_and_rerun(generated, monkeypatch):
 
     text = summarise(settings.warehouse)
     assert "Segments (mailsift-segmentation v1)" in text and "mailsift-churn v1: auc" in text
+    assert ("BELOW it" in text) is not baseline_check.passed  # the summary and the check share one rule
     assert set(seg1["model_version"]) == {"1"}
     _no_address_anywhere(settings, emails)
     from orchestration import model_registry as registry

@@ -133,13 +133,17 @@ def no_worse(candidate: Backtest, champion: Backtest | None, tolerance: float = 
     return candidate.score >= champion.score - tolerance
 
 
-def beats_baseline(bt: Backtest) -> bool | None:
-    """Whether the primary metric (higher is better) is at least the naive baseline's on the same backtest;
-    None when the baseline has no such figure. A NaN score never beats it."""
-    base = bt.baseline.get(bt.primary)
-    if base is None or not np.isfinite(base):
+def beats(score: float | None, baseline: float | None) -> bool | None:
+    """Whether a score (higher is better) is at least its naive baseline's; None when there is no baseline
+    figure. A missing or NaN score never beats it."""
+    if baseline is None or not np.isfinite(baseline):
         return None
-    return bool(np.isfinite(bt.score) and bt.score >= base)
+    return bool(score is not None and np.isfinite(score) and score >= baseline)
+
+
+def beats_baseline(bt: Backtest) -> bool | None:
+    """:func:`beats` for the primary metric of a backtest and its baseline on the same backtest."""
+    return beats(bt.score, bt.baseline.get(bt.primary))
 
 
 def _classification(y, p, base) -> tuple[dict, dict]:

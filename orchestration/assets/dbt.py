@@ -55,12 +55,16 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     try:
         yield from invocation.stream()
     finally:
-        # If this step fails or is cancelled mid-stream, stop dbt too: an orphaned dbt would keep
-        # the warehouse's write lock and block the next run.
-        if invocation.process.poll() is None:
-            invocation.process.terminate()
-            invocation.process.wait(timeout=30)
-        tidy_after(invocation, context.log)
+        end_invocation(invocation, context.log)
+
+
+def end_invocation(invocation, log) -> None:
+    """After a dbt step, finished, failed or cancelled: stop dbt if it still runs (an orphaned dbt would
+    keep the warehouse's write lock and block the next run), then prune old invocation folders."""
+    if invocation.process.poll() is None:
+        invocation.process.terminate()
+        invocation.process.wait(timeout=30)
+    tidy_after(invocation, log)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,

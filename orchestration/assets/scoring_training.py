@@ -19,9 +19,8 @@ import time
 import dagster as dg
 from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
-from orchestration.assets.dbt import mailsift_dbt_models
+from orchestration.assets.dbt import end_invocation, mailsift_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.dbt_targets import tidy_after
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.scoring_data import HORIZON_DAYS, TRAIN_SUFFIX, current_as_of, training_cutoff
@@ -61,10 +60,7 @@ def scoring_training_data(context: dg.AssetExecutionContext, dbt: DbtCliResource
         raise dg.Failure(f"The training build as of {cutoff} failed: {exc}. See the dbt log above "
                          f"({invocation.target_path}).") from exc
     finally:
-        if invocation.process.poll() is None:
-            invocation.process.terminate()
-            invocation.process.wait(timeout=30)
-        tidy_after(invocation, context.log)
+        end_invocation(invocation, context.log)
     from orchestration.warehouse import connect
 
     with connect(settings.warehouse, read_only=True) as con:
