@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 from benchmarks.planted_oracle import ORACLE_END, render_oracle
+from benchmarks.refresh_reach import DELIVERY
+from benchmarks.refresh_report import REFRESH_END, render_refresh, step_seconds
 from ml.synthetic.split import next_day_delivery, write_delivery
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
 from orchestration.warehouse import connect
@@ -37,7 +38,6 @@ ORACLE_REPLAYS = 400
 BEGIN, END = "<!-- foundation:begin -->", "<!-- foundation:end -->"
 SEG_BEGIN, SEG_END = "<!-- segmentation:begin -->", "<!-- segmentation:end -->"
 SCORE_BEGIN, SCORE_END = "<!-- scores:begin -->", "<!-- scores:end -->"
-REFRESH_BEGIN, REFRESH_END = "<!-- refresh:begin -->", "<!-- refresh:end -->"
 CLV_BEGIN, CLV_END = "<!-- clv-small:begin -->", "<!-- clv-small:end -->"
 SCORE_ROWS = (  # (label, key of benchmarks.scoring_quality.scoring_quality)
     ("churn AUC (goal >= 0.9)", "churn_auc"),
@@ -149,9 +149,12 @@ def bench_scale(n: int, oracle: bool = False) -> dict:
         # The next day of the held-back future lands as new files; `mailsift refresh` brings every serving
         # table up to date with the champions (after the scores above were compared with the future).
         until, delivery = next_day_delivery(d / "landing" / "truth", days=1)
-        stages["refresh_delivery"] = {"until": str(until), "rows": write_delivery(d / "landing", delivery, "next-day")}
+        stages["refresh_delivery"] = {"until": str(until), "rows": write_delivery(d / "landing", delivery, DELIVERY)}
         stages["refresh"] = timed([str(BIN / "mailsift"), "refresh"], env, fatal=False)
         print(f"   mailsift refresh {stages['refresh']['seconds']} s ({stages['refresh_delivery']['rows']})", flush=True)
+        if stages["refresh"]["ok"]:  # whose change the day was: the touched vs everyone else
+            stages["refresh_reach"] = timed([sys.executable, "-m", "benchmarks.stages", "refresh_reach"], env,
+                                            fatal=False)
     if oracle:  # the Monte-Carlo oracle reads the world's truth/, so before the landing folder goes
         stages["oracle"] = timed([sys.executable, "-m", "benchmarks.planted_oracle", str(d / "landing" / "truth"),
                                   "--replays", str(ORACLE_REPLAYS)], env, fatal=False)
@@ -164,16 +167,6 @@ def bench_scale(n: int, oracle: bool = False) -> dict:
             s["detail"] = _last_json(s.pop("output"))
     shutil.rmtree(d / "landing", ignore_errors=True)  # keep the disk tidy; the warehouse stays for a look
     return {"subscribers": n, "stages": stages, "rows": rows, "dbt_models_seconds": per_model}
-
-
-# A step's closing line on the terminal of `mailsift run` / `refresh` (orchestration/progress.py):
-# "[  103.8s] mailsift_dbt_models: done in 98.4 s (52 assets, 116 checks passed)"
-STEP_DONE = re.compile(r"^\[\s*[0-9.]+s\] (\S+): done in ([0-9.]+) s ")
-
-
-def step_seconds(out: str) -> dict[str, float]:
-    """Each step's wall time, in the order the steps finished, from a run's terminal output."""
-    return {m.group(1): float(m.group(2)) for m in map(STEP_DONE.match, out.splitlines()) if m}
 
 
 def _last_json(out: str):
@@ -213,71 +206,6 @@ def render(results: list[dict], machine: str) -> str:
         f"{k} {v}" for k, v in sorted(results[-1]["dbt_models_seconds"].items(), key=lambda kv: -kv[1])[:6]), "", END]
     return "\n".join(out + [""] + render_segmentation(results) + [""] + render_scores(results) + [""]
                      + render_refresh(results))
-
-
-def render_refresh(results: list[dict]) -> list[str]:
-    """Issue 5's figure: a day of new events through every serving table, against a full run."""
-    out = [REFRESH_BEGIN, "## A day of new events: `mailsift refresh` vs a full run (issue 5)", "",
-           "Same worlds, after the figures above. The first day after as_of of the generator's held-back future "
-           "(campaigns, e-mail events, orders) lands as new files; `mailsift refresh` loads them, appends them to "
-           "the incremental event models, rebuilds the profiles, re-assigns and re-scores everyone with the "
-           "champion models (no training), rebuilds every serving table (with the membership and score history) "
-           "and publishes them. The full run is the `mailsift run --full-refresh` above (every model retrained, "
-           "the incremental models rebuilt from every row) plus the ingestion of every landing file.", "",
-           "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
-           "|---|" + "---:|" * len(results)]
-
-    def refresh(r):
-        s = r["stages"].get("refresh")
-        return s if s and s.get("ok") else None
-
-    def full(r):
-        return r["stages"]["ingest"]["seconds"] + r["stages"]["pipeline"]["seconds"]
-
-    rows = [
-        ("rows delivered (e-mail events / orders)", lambda r: "{:,} / {:,}".format(
-            r["stages"]["refresh_delivery"]["rows"].get("email_events", 0),
-            r["stages"]["refresh_delivery"]["rows"].get("orders", 0)) if "refresh_delivery" in r["stages"] else "n/a"),
-        ("`mailsift refresh`, s (peak MB)", lambda r: f"{refresh(r)['seconds']:.0f} ({refresh(r)['peak_mb']:,.0f})"
-         if refresh(r) else "FAILED"),
-        ("full run: ingest all + `mailsift run --full-refresh`, s", lambda r: f"{full(r):.0f}"),
-        ("refresh / full run (goal < 10 %)", lambda r: f"{refresh(r)['seconds'] / full(r):.1%}" if refresh(r) else "n/a"),
-    ]
-    for label, fn in rows:
-        out.append(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
-    out += render_steps(results)
-    for r in results:
-        s = r["stages"].get("segments_vs_rules")
-        if s and s.get("ok") and s.get("detail"):
-            out += ["", f"### AI segments vs lifecycle/RFM segments as audiences, {r['subscribers']:,} subscribers", "",
-                    "benchmarks/segments_vs_rules.py: for each held-back broadcast, equal-size audiences (20 % of its "
-                    "recipients) from the segments with the best historical response to its topic and offer; future "
-                    "clicks and click-attributed orders (7 days) from the generator's held-back period.", "",
-                    s["detail"]["markdown"]]
-    return out + ["", REFRESH_END]
-
-
-def render_steps(results: list[dict]) -> list[str]:
-    """Where the time goes: each step of the full run and of the refresh at every scale, as their
-    terminals reported it (:func:`step_seconds`); nothing when no run recorded its steps."""
-    runs = [(r["subscribers"], kind, r["stages"].get(stage)) for r in results
-            for kind, stage in (("full run", "pipeline"), ("refresh", "refresh"))]
-    runs = [(n, kind, s) for n, kind, s in runs if s and s.get("ok") and s.get("steps")]
-    if not runs:
-        return []
-    names = list(dict.fromkeys(name for _, _, s in runs for name in s["steps"]))
-    out = ["", "Where the time goes: each step's wall time as the command's terminal reports it, s. '-': the "
-           "step is not part of that job (the refresh trains nothing). The full run's landing step finds every "
-           "file already loaded by the ingest stage counted above.", "",
-           "| step | " + " | ".join(f"{n:,} {kind}" for n, kind, _ in runs) + " |",
-           "|---|" + "---:|" * len(runs)]
-    for name in names:
-        out.append(f"| {name} | " + " | ".join(
-            f"{s['steps'][name]:.1f}" if name in s["steps"] else "-" for _, _, s in runs) + " |")
-    out.append("| start-up, between and after the steps | " + " | ".join(
-        f"{s['seconds'] - sum(s['steps'].values()):.1f}" for _, _, s in runs) + " |")
-    out.append("| the whole command | " + " | ".join(f"{s['seconds']:.1f}" for _, _, s in runs) + " |")
-    return out
 
 
 def render_scores(results: list[dict]) -> list[str]:

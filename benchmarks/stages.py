@@ -5,6 +5,7 @@ python -m benchmarks.stages floor    # one plain DuckDB aggregation pass over th
 python -m benchmarks.stages segment  # segmentation quality vs the planted personas, fit/assign time
 python -m benchmarks.stages scores   # after `mailsift run`: served scores vs the held-back future
 python -m benchmarks.stages segments_vs_rules  # AI vs lifecycle/RFM segments as audiences, held-back campaigns
+python -m benchmarks.stages refresh_reach  # after `mailsift refresh`: whose change the day of new events was
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def main(stage: str) -> dict:
         figures = segments_vs_rules(settings.warehouse, settings.landing_dir / "truth")
         figures.pop("per_campaign", None)
         return figures
+    if stage == "refresh_reach":
+        from benchmarks.refresh_reach import refresh_reach
+
+        with connect(settings.warehouse, read_only=True) as con:
+            return refresh_reach(con)
     with connect(settings.warehouse) as con:
         if stage == "ingest":
             bootstrap(con, read_or_create_salt(settings.salt_file))

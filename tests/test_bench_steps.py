@@ -1,8 +1,8 @@
-"""benchmarks/run.py: each step's time read from a run's terminal, and the table of where the time goes."""
+"""benchmarks/refresh_report.py: each step's time read from a run's terminal, and the table of where the time goes."""
 
 from __future__ import annotations
 
-from benchmarks.run import render_steps, step_seconds
+from benchmarks.refresh_report import render_steps, step_seconds
 
 # what `mailsift refresh` prints (orchestration/progress.py), one step failing its check included
 REFRESH_OUT = """mailsift refresh: landing /tmp/w/landing
