@@ -94,10 +94,12 @@ def render_reach(results: list[dict]) -> list[str]:
     def moves(d: dict, level: str) -> str:
         return f"{d[level + '_moves']:,} ({_share(d[level + '_moves_untouched'], d[level + '_moves'])})"
 
+    def touched(d: dict) -> str:
+        n, others = d["scored_touched"]["subscribers"], d["scored_untouched"]["subscribers"]
+        return f"{n:,} ({_share(n, n + others)})"
+
     rows = [
-        ("scored subscribers with a row in the day's files (touched)", lambda d: "{:,} ({})".format(
-            d["scored_touched"]["subscribers"], _share(d["scored_touched"]["subscribers"],
-                                                       d["scored_touched"]["subscribers"] + d["scored_untouched"]["subscribers"]))),
+        ("scored subscribers with a row in the day's files (touched)", touched),
         ("untouched whose churn, open or purchase probability changed", lambda d: scored(d, False, "any_score")),
         ("  churn / open / purchase alone", lambda d: " / ".join(scored(d, False, c) for c in SCORES)),
         ("touched whose churn, open or purchase probability changed", lambda d: scored(d, True, "any_score")),

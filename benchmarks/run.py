@@ -155,6 +155,7 @@ def bench_scale(n: int, oracle: bool = False) -> dict:
         if stages["refresh"]["ok"]:  # whose change the day was: the touched vs everyone else
             stages["refresh_reach"] = timed([sys.executable, "-m", "benchmarks.stages", "refresh_reach"], env,
                                             fatal=False)
+            print(f"   whose change the day was {stages['refresh_reach']['seconds']} s", flush=True)
     if oracle:  # the Monte-Carlo oracle reads the world's truth/, so before the landing folder goes
         stages["oracle"] = timed([sys.executable, "-m", "benchmarks.planted_oracle", str(d / "landing" / "truth"),
                                   "--replays", str(ORACLE_REPLAYS)], env, fatal=False)
