@@ -11,7 +11,7 @@ After `mailsift refresh` has loaded a delivery (the landing files named ``<deliv
   and purchase probabilities changed (any difference at all: the champion models are the same on both
   days, so a difference is the person's features moving: a day more since their last open, an event
   leaving a 30-day window, the list-wide rate their own rate is shrunk towards);
-* the segment moves the refresh recorded (``serving.segment_transitions`` at the latest ``moved_at``):
+* the segment moves the refresh recorded (``serving.segment_transitions`` moved at the refresh's ``as_of``):
   between macro segments and between micro segments, and how many of them are of untouched people.
 
 A refresh that re-scored and re-assigned only the touched would leave the untouched share of these as
@@ -68,7 +68,7 @@ def refresh_reach(con, delivery: str = DELIVERY) -> dict:
                count(*) FILTER (WHERE t.subscriber_key IS NULL)
         FROM serving.segment_transitions AS m
         LEFT JOIN reach_touched AS t USING (subscriber_key)
-        WHERE m.moved_at = (SELECT max(moved_at) FROM serving.segment_transitions)""").fetchone()
+        WHERE m.moved_at = $new""", {"new": days[0]}).fetchone()
     return {"delivery": delivery, "as_of": str(days[0]), "previous_as_of": str(days[1]),
             "touched_identities": con.execute("SELECT count(*) FROM reach_touched").fetchone()[0],
             "scored_untouched": scored.get(False, empty), "scored_touched": scored.get(True, empty),

@@ -3,8 +3,8 @@
 Six addresses, identity_id 1-6 (subscriber keys ka-kf; f is not a subscriber, so never scored). The day's
 files are `next-day.*`: e-mail events with a row of a's, orders with one of b's and web events with one
 of f's and one anonymous. A file `next-day-2.parquet` (c's) is another delivery, and an older file has
-rows of everyone. Scores at three as_of (only the last two are compared) and moves at two moments
-(only the latest counts)."""
+rows of everyone. Scores at three as_of (only the last two are compared) and moves at three moments
+(only those at the as_of of the later scores count)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.refresh_reach import refresh_reach, render_reach
 
-T_1, T0, T1 = datetime(2026, 9, 29), datetime(2026, 9, 30), datetime(2026, 10, 1)
+T_1, T0, T1, T2 = datetime(2026, 9, 29), datetime(2026, 9, 30), datetime(2026, 10, 1), datetime(2026, 10, 2)
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def con():
     con.execute("CREATE TABLE serving.segment_transitions (subscriber_key VARCHAR, moved_at TIMESTAMP, "
                 "from_macro_segment_id VARCHAR, to_macro_segment_id VARCHAR)")
     con.executemany("INSERT INTO serving.segment_transitions VALUES (?, ?, ?, ?)", [
-        ("ka", T1, "M01", "M02"), ("kc", T1, "M01", "M01"), ("kd", T1, "M02", "M03"), ("ke", T0, "M01", "M02")])
+        ("ka", T1, "M01", "M02"), ("kc", T1, "M01", "M01"), ("kd", T1, "M02", "M03"), ("ke", T0, "M01", "M02"),
+        ("kb", T2, "M01", "M02")])  # a day with no scores yet: not the day compared
     yield con
     con.close()
 
@@ -64,7 +65,7 @@ def test_touched_scores_and_moves_by_hand(con):
                                    "purchase_probability_30d": 0, "any_score": 1}
     assert d["scored_untouched"] == {"subscribers": 3, "churn_probability": 1, "open_probability_next_send": 1,
                                      "purchase_probability_30d": 1, "any_score": 2}
-    assert (d["macro_moves"], d["macro_moves_untouched"]) == (2, 1)  # a's and d's; e's was the day before
+    assert (d["macro_moves"], d["macro_moves_untouched"]) == (2, 1)  # a's and d's; e's and b's were other days
     assert (d["micro_moves"], d["micro_moves_untouched"]) == (3, 2)  # and c's inside M01
 
 
