@@ -22,6 +22,8 @@ they were: the scores a day old, the moves missing from ``segment_transitions``.
 
 from __future__ import annotations
 
+from benchmarks.markdown import table_head
+
 # The name of the files the bench's day of new events lands as (benchmarks/run.py writes them).
 DELIVERY = "next-day"
 # Staging views of the entities that name a person, each with identity_id and _file_seq.
@@ -112,6 +114,6 @@ def render_reach(results: list[dict]) -> list[str]:
            "open or order, windows of the last N days) and with the list-wide rates that personal rates are "
            "shrunk towards. A refresh of the touched alone would leave those scores a day old and miss those "
            "moves.", "",
-           "| figure | " + " | ".join(f"{n:,}" for n, _ in runs) + " |", "|---|" + "---:|" * len(runs)]
+           *table_head("figure", (f"{n:,}" for n, _ in runs))]
     out += [f"| {label} | " + " | ".join(fn(d) for _, d in runs) + " |" for label, fn in rows]
     return out

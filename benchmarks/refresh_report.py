@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from benchmarks.markdown import scale_columns, table_head
 from benchmarks.refresh_reach import render_reach
 
 REFRESH_BEGIN, REFRESH_END = "<!-- refresh:begin -->", "<!-- refresh:end -->"
@@ -29,8 +30,7 @@ def render_refresh(results: list[dict]) -> list[str]:
            "champion models (no training), rebuilds every serving table (with the membership and score history) "
            "and publishes them. The full run is the `mailsift run --full-refresh` above (every model retrained, "
            "the incremental models rebuilt from every row) plus the ingestion of every landing file.", "",
-           "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
-           "|---|" + "---:|" * len(results)]
+           *table_head("figure", scale_columns(results))]
 
     def refresh(r):
         s = r["stages"].get("refresh")
@@ -75,8 +75,7 @@ def render_steps(results: list[dict]) -> list[str]:
     out = ["", "Where the time goes: each step's wall time as the command's terminal reports it, s. '-': the "
            "step is not part of that job (the refresh trains nothing). The full run's landing step finds every "
            "file already loaded by the ingest stage counted above.", "",
-           "| step | " + " | ".join(f"{n:,} {kind}" for n, kind, _ in runs) + " |",
-           "|---|" + "---:|" * len(runs)]
+           *table_head("step", (f"{n:,} {kind}" for n, kind, _ in runs))]
     for name in names:
         out.append(f"| {name} | " + " | ".join(
             f"{s['steps'][name]:.1f}" if name in s["steps"] else "-" for _, _, s in runs) + " |")

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.markdown import scale_columns, table_head
 from benchmarks.planted_oracle import ORACLE_END, render_oracle
 from benchmarks.refresh_reach import DELIVERY
 from benchmarks.refresh_report import REFRESH_END, render_refresh, step_seconds
@@ -191,8 +192,7 @@ def render(results: list[dict], machine: str) -> str:
     for stage in ("generate", "ingest", "dbt_run", "dbt_test", "floor", "reingest"):
         out.append(f"| {stage} | " + " | ".join(
             f"{r['stages'][stage]['seconds']:.1f} | {r['stages'][stage]['peak_mb']:,.0f}" for r in results) + " |")
-    out += ["", "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
-            "|---|" + "---:|" * len(results)]
+    out += ["", *table_head("figure", scale_columns(results))]
     figs = {
         "landing → subscriber_profiles (ingest + dbt run), s": lambda r: f"{r['stages']['ingest']['seconds'] + r['stages']['dbt_run']['seconds']:.1f}",
         "feature SQL (dbt run) / floor": lambda r: f"{r['stages']['dbt_run']['seconds'] / r['stages']['floor']['seconds']:.2f}x",
@@ -216,8 +216,7 @@ def render_scores(results: list[dict]) -> list[str]:
            "on features as of as_of - 90 days with labels after it, scores with the champions, serves) is timed "
            "as one process; then the served scores are compared with what each person did after as_of in the "
            "generator's held-back period (`truth/`), each beside its naive baseline computed in the same run.", "",
-           "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
-           "|---|" + "---:|" * len(results)]
+           *table_head("figure", scale_columns(results))]
 
     def det(r):
         s = r["stages"].get("scores")
@@ -237,8 +236,7 @@ def render_scores(results: list[dict]) -> list[str]:
     out += ["", "Every model's own held-out backtest in the same run (`ml.model_backtests`: trained on features "
             "as of the training cut-off, judged on what the held-out subscribers did after it), its primary "
             "metric beside its naive baseline on the same rows:", "",
-            "| model: metric, baseline | " + " | ".join(f"{r['subscribers']:,}: model / baseline" for r in results)
-            + " |", "|---|" + "---:|" * len(results)]
+            *table_head("model: metric, baseline", (f"{c}: model / baseline" for c in scale_columns(results)))]
     backtests = [(det(r) or {}).get("backtests") or {} for r in results]
     for model in sorted(set().union(*backtests)):
         found = [b.get(model) for b in backtests]
@@ -257,8 +255,7 @@ def render_segmentation(results: list[dict]) -> list[str]:
            "`marts.subscriber_profiles`; the personas are only used afterwards to score it. Baseline: plain "
            "k-means (k = number of personas, standardised) on RFM + open/click rates, in the same process. "
            "Peak MB is the whole stage (three fits).", "",
-           "| figure | " + " | ".join(f"{r['subscribers']:,}" for r in results) + " |",
-           "|---|" + "---:|" * len(results)]
+           *table_head("figure", scale_columns(results))]
     rows = [
         ("ARI macro segments vs personas (seed 0)", lambda d: f"{d['ari_macro']:.3f}"),
         ("ARI, mean / min over seeds", lambda d: f"{d['ari_macro_mean']:.3f} / {d['ari_macro_min']:.3f}"),

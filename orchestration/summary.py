@@ -75,7 +75,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
             "SELECT model, model_version, metric, value, baseline_value FROM serving.model_backtests "
             "WHERE is_primary AND role = 'candidate' ORDER BY model").fetchall()
         if rows:
-            from ml.scoring.recipes import beats  # the rule of the champions_beat_their_baselines check
+            from ml.scoring.gates import beats  # the rule of the champions_beat_their_baselines check
 
             lines.append("Scoring models (held-out backtest, primary metric vs its naive baseline):")
             for model, version, metric, value, base in rows:

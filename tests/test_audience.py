@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from ml.scoring.recipes import Backtest, beats, beats_baseline, no_worse
+from ml.scoring.gates import Backtest, beats, beats_baseline, no_worse
 from orchestration.audience import AudienceError, build_audience
 from orchestration.cli import main
 from orchestration.warehouse import connect

@@ -5,7 +5,7 @@ One :class:`Recipe` per registered model (``churn``, ``purchase``, ``open``, ``c
 and ``evaluate(model, data)`` a :class:`Backtest` -- metrics of the model and of its baseline on the
 held-out subscribers, and the row-level predictions versus actual outcomes. Because ``evaluate`` takes
 any fitted model, the current champion is scored on exactly the same backtest as the new version, which
-is what the ``champion`` gate compares (:func:`no_worse`).
+is what the ``champion`` gate compares (:func:`ml.scoring.gates.no_worse`).
 
 :class:`TrainingData` holds the frames, all as of the training cut-off (features) or after it
 (outcomes): profiles and send aggregates built by dbt as of ``cutoff``, labels for
@@ -31,13 +31,14 @@ from .affinity import OVERALL, ContentAffinityModel, campaign_click_probability,
 from .campaign_ranker import CampaignClickRanker, ContentEvidence, content_evidence, value_counts
 from .churn import ChurnModel, RecencyBaseline
 from .fatigue import FatigueModel
+from .gates import Backtest
 from .metrics import auc, brier, calibration_error, expand_counts, top_decile_lift
 from .open_propensity import OpenPropensityModel
 from .purchase import PurchasePropensityModel, RecencyFrequencyBaseline
 from .send_time import GlobalBestHourBaseline, SendTimeModel, hour_hit_rate
 from .value_model import CustomerValueModel
 
-__all__ = ["TrainingData", "Backtest", "Recipe", "RECIPES", "OPTIONAL", "holdout_mask", "no_worse", "SEGMENT_COL",
+__all__ = ["TrainingData", "Recipe", "RECIPES", "OPTIONAL", "holdout_mask", "SEGMENT_COL",
            "holdout_campaign_probabilities"]
 
 HOLDOUT_SHARE = 0.3
@@ -101,49 +102,12 @@ class TrainingData:
         return self._evidence[dimension]
 
 
-@dataclass
-class Backtest:
-    """Metrics of a model (``metrics``) and its baseline (``baseline``) on the held-out rows."""
-
-    primary: str
-    metrics: dict
-    baseline: dict
-    rows: pd.DataFrame = field(repr=False)
-
-    @property
-    def score(self) -> float:
-        return float(self.metrics[self.primary])
-
-
 @dataclass(frozen=True)
 class Recipe:
     name: str  # registered as mailsift-<name>
     description: str
     fit: Callable[[TrainingData], object]
     evaluate: Callable[[object, TrainingData], Backtest]
-
-
-def no_worse(candidate: Backtest, champion: Backtest | None, tolerance: float = 0.0) -> bool:
-    """The promotion rule: no champion yet, or the candidate's primary metric (higher is better) is at
-    least the champion's on the same backtest (minus ``tolerance``). A NaN candidate never wins."""
-    if not np.isfinite(candidate.score):
-        return False
-    if champion is None or not np.isfinite(champion.score):
-        return True
-    return candidate.score >= champion.score - tolerance
-
-
-def beats(score: float | None, baseline: float | None) -> bool | None:
-    """Whether a score (higher is better) is at least its naive baseline's; None when there is no baseline
-    figure. A missing or NaN score never beats it."""
-    if baseline is None or not np.isfinite(baseline):
-        return None
-    return bool(score is not None and np.isfinite(score) and score >= baseline)
-
-
-def beats_baseline(bt: Backtest) -> bool | None:
-    """:func:`beats` for the primary metric of a backtest and its baseline on the same backtest."""
-    return beats(bt.score, bt.baseline.get(bt.primary))
 
 
 def _classification(y, p, base) -> tuple[dict, dict]:

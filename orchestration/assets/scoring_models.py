@@ -4,7 +4,7 @@ For every recipe of :mod:`ml.scoring.recipes` (churn, purchase, open, clv, send-
 affinity): fit on the training build (features as of as_of - 90 days, labels after it), backtest on
 the held-out subscribers, register as ``mailsift-<name>``, and evaluate the current champion on the
 *same* backtest. The new version takes the ``champion`` alias only if its primary metric is no worse
-than the champion's (:func:`ml.scoring.recipes.no_worse`). The backtests go to the warehouse:
+than the champion's (:func:`ml.scoring.gates.no_worse`). The backtests go to the warehouse:
 ``ml.backtest_<name>`` (held-out predictions vs actual outcomes, one row per subscriber or send) and
 ``ml.model_backtests`` (every metric of the new version, the champion and the baseline), from which dbt
 builds ``serving.model_backtests``. The probability models (churn, purchase, open) also log their
@@ -30,8 +30,8 @@ import mlflow
 import pandas as pd
 
 from ml.scoring.click_calibration import CampaignClickCalibration, model_versions
-from ml.scoring.recipes import (RECIPES, Backtest, Recipe, TrainingData, beats_baseline, holdout_campaign_probabilities,
-                                no_worse)
+from ml.scoring.gates import Backtest, beats_baseline, no_worse
+from ml.scoring.recipes import RECIPES, Recipe, TrainingData, holdout_campaign_probabilities
 from ml.scoring.reliability import reliability_figure
 from orchestration import model_registry as registry
 from orchestration.assets.ingestion import WAREHOUSE_POOL
