@@ -21,6 +21,10 @@ Figures:
   ``random_state`` seeds;
 * ``ari_supervised_ceiling`` / ``accuracy_supervised_ceiling`` -- a classifier trained *on the personas*
   (cross-fitted, :mod:`benchmarks.persona_ceiling`): how far any segmentation of these profiles could go;
+* ``ari_macro_merged`` / ``ari_micro_merged`` -- the first seed's macro / micro segments each relabelled
+  with its most common persona (:mod:`benchmarks.persona_oracle`): the best any merging of them could do;
+  ``neighbour_purity`` -- the share of each person's 15 nearest neighbours in the model's feature space
+  with the same persona (a sample of ``PURITY_ROWS`` scored profiles);
 * ``k`` (chosen number of macro segments, first seed; ``k_per_seed``), ``n_micro``, ``n_personas``;
 * ``fit_seconds`` / ``assign_seconds`` -- wall time of ``fit`` and ``assign`` (first seed);
   ``fit_seconds_mean`` over the seeds; ``peak_rss_mb`` -- the process's peak resident memory so far.
@@ -42,11 +46,13 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.persona_ceiling import supervised_persona_ceiling
+from benchmarks.persona_oracle import majority_persona_ari, neighbour_purity
 
 __all__ = ["evaluate_segmentation", "baseline_kmeans", "load_profiles_and_personas", "main"]
 
 BASELINE_COLUMNS = ("days_since_last_order", "orders_total", "revenue_total", "open_rate_smoothed",
                     "click_rate_smoothed")
+PURITY_ROWS = 20_000  # profiles sampled for the neighbour purity (a nearest-neighbour search of them all)
 
 
 def _peak_rss_mb() -> float:
@@ -85,7 +91,7 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
     n_personas = int(pd.Series(y).nunique())
 
     labels, fit_s, ks, n_micro = [], [], [], []
-    assign_s = None
+    assign_s = oracle = None
     for i, seed in enumerate(seeds):
         started = time.perf_counter()
         model = SegmentationModel(random_state=seed, **(model_params or {})).fit(profiles)
@@ -94,6 +100,7 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
         assigned = model.assign(profiles)
         if i == 0:
             assign_s = time.perf_counter() - started
+            oracle = _oracle_figures(model, profiles.loc[scored], assigned.loc[scored], y, seed)
         labels.append(assigned["macro_segment_id"].to_numpy())
         ks.append(int(model.metrics_["k"]))
         n_micro.append(int(model.metrics_["n_micro"]))
@@ -105,7 +112,7 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
     return {**supervised_persona_ceiling(profiles, personas, random_state=seeds[0]),
         "n_profiles": int(len(profiles)), "n_scored": int(scored.sum()), "n_personas": n_personas,
         "ari_macro": float(aris[0]), "ari_macro_mean": float(np.mean(aris)), "ari_macro_min": float(np.min(aris)),
-        "ari_kmeans_baseline": float(ari_base),
+        "ari_kmeans_baseline": float(ari_base), **oracle,
         "ratio": float(aris[0] / ari_base) if ari_base > 0 else float("inf"),
         "stability_ari": float(min(pairs)) if pairs else float("nan"),
         "k": ks[0], "k_per_seed": ks, "n_micro": n_micro[0],
@@ -131,6 +138,19 @@ def load_profiles_and_personas(warehouse: str | Path, truth_dir: str | Path) -> 
     return profiles, keys.drop_duplicates("subscriber_key").set_index("subscriber_key")["persona"]
 
 
+def _oracle_figures(model, profiles: pd.DataFrame, assigned: pd.DataFrame, personas: np.ndarray,
+                    seed: int) -> dict:
+    """The figures of :mod:`benchmarks.persona_oracle` for one fitted model (rows: the scored profiles)."""
+    rows = np.arange(len(profiles))
+    if len(rows) > PURITY_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, PURITY_ROWS, replace=False))
+    X = model.featurizer_.transform(profiles.iloc[rows])
+    return {"ari_macro_merged": majority_persona_ari(assigned["macro_segment_id"].to_numpy(), personas),
+            "ari_micro_merged": majority_persona_ari(assigned["micro_segment_id"].to_numpy(), personas),
+            "neighbour_purity": neighbour_purity(X, personas[rows], n_neighbors=min(15, len(rows) - 1)),
+            "purity_rows": int(len(rows))}
+
+
 def _table(res: dict) -> str:
     rows = [
         ("profiles (scored)", f"{res['n_profiles']:,} ({res['n_scored']:,})"),
@@ -140,6 +160,9 @@ def _table(res: dict) -> str:
         ("ARI k-means baseline", f"{res['ari_kmeans_baseline']:.3f}"),
         ("ARI ceiling: classifier trained on the personas", f"{res['ari_supervised_ceiling']:.3f}"
          if "ari_supervised_ceiling" in res else "n/a"),
+        ("ARI of the best merge of the macro / micro segments (reads the truth)",
+         f"{res['ari_macro_merged']:.3f} / {res['ari_micro_merged']:.3f}"),
+        ("personas' neighbour purity in the segment features", f"{res['neighbour_purity']:.3f}"),
         ("ratio", f"{res['ratio']:.2f}x"),
         ("stability (min ARI across seeds)", f"{res['stability_ari']:.3f}"),
         ("k chosen (per seed)", f"{res['k']} ({', '.join(map(str, res['k_per_seed']))})"),

@@ -1,0 +1,59 @@
+"""How far could the segmentation's own segments, or its feature space, go towards the planted personas?
+
+Two figures that read the truth, beside the ARI of :mod:`benchmarks.segmentation_quality` and the
+supervised ceiling of :mod:`benchmarks.persona_ceiling`:
+
+* :func:`majority_persona_ari` -- every segment relabelled with its most common persona: the ARI of
+  the best *merging* of those segments. For the micro segments it bounds anything that only groups
+  them differently (another number of macro segments, another merge rule): if it is below a goal, no
+  regrouping of these micro segments reaches that goal.
+* :func:`neighbour_purity` -- the mean share of each person's nearest neighbours, in the segment
+  feature space, that share their persona. High purity with a low merging ARI means the personas are
+  mixed at the boundaries of any compact cell, not that the features lack the information.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+from sklearn.neighbors import NearestNeighbors
+
+__all__ = ["majority_persona", "majority_persona_ari", "neighbour_purity"]
+
+
+def _pair(labels, personas) -> tuple[np.ndarray, np.ndarray]:
+    labels, personas = np.asarray(labels), np.asarray(personas)
+    if labels.ndim != 1 or labels.shape != personas.shape:
+        raise ValueError(f"need one segment label per persona, got {labels.shape} and {personas.shape}")
+    if len(labels) == 0:
+        raise ValueError("no labelled rows")
+    return labels, personas
+
+
+def majority_persona(labels, personas) -> np.ndarray:
+    """Each row's segment's most common persona (a tie goes to the persona first in sorted order)."""
+    labels, personas = _pair(labels, personas)
+    table = pd.crosstab(labels, personas)  # persona columns sorted: idxmax keeps the first of a tie
+    return table.idxmax(axis=1).reindex(labels).to_numpy()
+
+
+def majority_persona_ari(labels, personas) -> float:
+    """ARI vs ``personas`` of :func:`majority_persona`: the best any merging of the segments could do."""
+    labels, personas = _pair(labels, personas)
+    return float(adjusted_rand_score(personas, majority_persona(labels, personas)))
+
+
+def neighbour_purity(X, personas, n_neighbors: int = 15) -> float:
+    """Mean share of each row's ``n_neighbors`` nearest other rows (Euclidean in ``X``) with its persona.
+
+    Every row of ``X`` is used: sample the rows first on a large list (the search is quadratic-ish)."""
+    X = np.asarray(X, dtype=np.float64)
+    personas = np.asarray(personas)
+    if X.ndim != 2 or len(X) != len(personas):
+        raise ValueError(f"need a 2-D matrix with one row per persona, got {X.shape} and {personas.shape}")
+    if not 0 < n_neighbors < len(X):
+        raise ValueError(f"n_neighbors must be between 1 and {len(X) - 1}, got {n_neighbors}")
+    # one extra neighbour: each row finds itself first (distance 0); drop column 0
+    _, ind = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(X).kneighbors(X)
+    return float((personas[ind[:, 1:]] == personas[:, None]).mean())

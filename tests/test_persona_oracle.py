@@ -1,0 +1,41 @@
+"""The bench's truth-reading figures for the segmentation (benchmarks/persona_oracle.py), by hand."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from benchmarks.persona_oracle import majority_persona, majority_persona_ari, neighbour_purity
+
+
+def test_each_segment_takes_its_most_common_persona_and_a_tie_the_first_in_sorted_order():
+    labels = ["a", "a", "a", "b", "b", "c", "c"]
+    personas = ["x", "x", "y", "y", "y", "y", "x"]  # a: 2 x 1 y; b: 2 y; c: 1 x 1 y (tie: x)
+    assert majority_persona(labels, personas).tolist() == ["x", "x", "x", "y", "y", "x", "x"]
+    assert majority_persona_ari(labels, personas) == pytest.approx(
+        adjusted_rand_score(personas, ["x", "x", "x", "y", "y", "x", "x"]))
+
+
+def test_segments_that_split_personas_merge_back_to_them_and_mixed_ones_cannot():
+    personas = np.array(["x", "x", "y", "y", "z", "z"])
+    assert majority_persona_ari([0, 1, 2, 3, 4, 5], personas) == 1.0  # singletons: any grouping is reachable
+    assert majority_persona_ari([0, 0, 1, 1, 2, 2], personas) == 1.0
+    # one segment holds an x and a y: whichever it is called, one of them is wrong
+    assert majority_persona_ari([0, 1, 1, 2, 3, 3], personas) < 1.0
+
+
+def test_neighbour_purity_by_hand_on_a_line():
+    X = np.array([[0.0], [1.0], [10.0], [11.0], [13.0]])
+    personas = np.array(["p", "p", "q", "q", "p"])
+    # nearest other: 0->1 (p p), 1->0 (p p), 10->11 (q q), 11->10 (q q), 13->11 (p q): 4 of 5
+    assert neighbour_purity(X, personas, n_neighbors=1) == pytest.approx(0.8)
+    # two nearest: 0->1,10 (1/2), 1->0,10 (1/2), 10->11,13 (1/2), 11->10,13 (1/2), 13->11,10 (0/2)
+    assert neighbour_purity(X, personas, n_neighbors=2) == pytest.approx(0.4)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="one segment label per persona"):
+        majority_persona([0, 1], ["x"])
+    with pytest.raises(ValueError, match="no labelled rows"):
+        majority_persona_ari([], [])
+    with pytest.raises(ValueError, match="n_neighbors must be between 1 and 1"):
+        neighbour_purity([[0.0], [1.0]], ["p", "q"], n_neighbors=2)
