@@ -268,7 +268,7 @@ def render_segmentation(results: list[dict]) -> list[str]:
          lambda d: f"{d['ari_supervised_ceiling']:.3f}" if "ari_supervised_ceiling" in d else "n/a"),
         ("  best merge: the macro / micro segments relabelled by their majority persona (reads the truth)",
          lambda d: f"{d['ari_macro_merged']:.3f} / {d['ari_micro_merged']:.3f}" if "ari_macro_merged" in d else "n/a"),
-        ("  share of a person's 15 nearest neighbours in the segment features with their persona",
+        ("  share of a person's 15 nearest neighbours in the segment features with their persona (reads the truth)",
          lambda d: f"{d['neighbour_purity']:.3f}" if "neighbour_purity" in d else "n/a"),
         ("stability: min ARI between seeds (goal >= 0.9)", lambda d: f"{d['stability_ari']:.3f}"),
         ("personas / macro segments chosen (per seed)", lambda d: f"{d['n_personas']} / {', '.join(map(str, d['k_per_seed']))}"),
