@@ -34,8 +34,13 @@ def _pair(labels, personas) -> tuple[np.ndarray, np.ndarray]:
 def majority_persona(labels, personas) -> np.ndarray:
     """Each row's segment's most common persona (a tie goes to the persona first in sorted order)."""
     labels, personas = _pair(labels, personas)
-    table = pd.crosstab(labels, personas)  # persona columns sorted: idxmax keeps the first of a tie
-    return table.idxmax(axis=1).reindex(labels).to_numpy()
+    segment, _ = pd.factorize(labels)
+    persona, names = pd.factorize(personas, sort=True)  # sorted: argmax keeps the first of a tie
+    if (segment < 0).any() or (persona < 0).any():
+        raise ValueError("missing segment labels or personas: score only the labelled rows")
+    counts = np.bincount(segment * len(names) + persona, minlength=(segment.max() + 1) * len(names))
+    best = counts.reshape(-1, len(names)).argmax(axis=1)
+    return np.asarray(names, dtype=object)[best][segment]
 
 
 def majority_persona_ari(labels, personas) -> float:

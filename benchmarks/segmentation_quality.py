@@ -100,7 +100,7 @@ def evaluate_segmentation(profiles: pd.DataFrame, personas: pd.Series, seeds=(0,
         assigned = model.assign(profiles)
         if i == 0:
             assign_s = time.perf_counter() - started
-            oracle = _oracle_figures(model, profiles.loc[scored], assigned.loc[scored], y, seed)
+            oracle = _oracle_figures(model, profiles, assigned, scored, y, seed)
         labels.append(assigned["macro_segment_id"].to_numpy())
         ks.append(int(model.metrics_["k"]))
         n_micro.append(int(model.metrics_["n_micro"]))
@@ -138,17 +138,19 @@ def load_profiles_and_personas(warehouse: str | Path, truth_dir: str | Path) -> 
     return profiles, keys.drop_duplicates("subscriber_key").set_index("subscriber_key")["persona"]
 
 
-def _oracle_figures(model, profiles: pd.DataFrame, assigned: pd.DataFrame, personas: np.ndarray,
-                    seed: int) -> dict:
-    """The figures of :mod:`benchmarks.persona_oracle` for one fitted model (rows: the scored profiles)."""
-    rows = np.arange(len(profiles))
-    if len(rows) > PURITY_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, PURITY_ROWS, replace=False))
-    X = model.featurizer_.transform(profiles.iloc[rows])
-    return {"ari_macro_merged": majority_persona_ari(assigned["macro_segment_id"].to_numpy(), personas),
-            "ari_micro_merged": majority_persona_ari(assigned["micro_segment_id"].to_numpy(), personas),
-            "neighbour_purity": neighbour_purity(X, personas[rows], n_neighbors=min(15, len(rows) - 1)),
-            "purity_rows": int(len(rows))}
+def _oracle_figures(model, profiles: pd.DataFrame, assigned: pd.DataFrame, scored: np.ndarray,
+                    personas: np.ndarray, seed: int) -> dict:
+    """The figures of :mod:`benchmarks.persona_oracle` for one fitted model: ``assigned`` is its
+    assignment of ``profiles``, ``personas`` those of the rows where ``scored`` is true."""
+    rows = np.flatnonzero(scored)  # no copy of a million profiles: only the sample is transformed
+    pick = np.arange(len(rows))
+    if len(pick) > PURITY_ROWS:
+        pick = np.sort(np.random.default_rng(seed).choice(len(rows), PURITY_ROWS, replace=False))
+    X = model.featurizer_.transform(profiles.iloc[rows[pick]])
+    return {"ari_macro_merged": majority_persona_ari(assigned["macro_segment_id"].to_numpy()[scored], personas),
+            "ari_micro_merged": majority_persona_ari(assigned["micro_segment_id"].to_numpy()[scored], personas),
+            "neighbour_purity": neighbour_purity(X, personas[pick], n_neighbors=min(15, len(pick) - 1)),
+            "purity_rows": int(len(pick))}
 
 
 def _table(res: dict) -> str:

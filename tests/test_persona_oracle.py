@@ -39,3 +39,10 @@ def test_bad_input_is_named():
         majority_persona_ari([], [])
     with pytest.raises(ValueError, match="n_neighbors must be between 1 and 1"):
         neighbour_purity([[0.0], [1.0]], ["p", "q"], n_neighbors=2)
+
+
+def test_missing_labels_are_refused():
+    with pytest.raises(ValueError, match="missing segment labels or personas"):
+        majority_persona(["a", None], ["x", "y"])
+    with pytest.raises(ValueError, match="missing segment labels or personas"):
+        majority_persona(["a", "b"], np.array(["x", np.nan], dtype=object))
