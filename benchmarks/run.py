@@ -255,8 +255,8 @@ def render_segmentation(results: list[dict]) -> list[str]:
            "`marts.subscriber_profiles`; the personas are only used afterwards to score it. Baseline: plain "
            "k-means (k = number of personas, standardised) on RFM + open/click rates, in the same process. "
            "Peak MB is the whole stage (three fits). The rows that read the truth say how far a segmentation "
-           "could go: a classifier trained on the personas; the best merge of seed 0's segments (each labelled "
-           "with its most common persona: no regrouping of the micro segments can beat it); and how often a "
+           "could go: a classifier trained on the personas; seed 0's segments merged by persona (each labelled "
+           "with its most common persona: about as far as a regrouping of them can go); and how often a "
            "person's nearest neighbours (20,000 sampled profiles) share their persona.", "",
            *table_head("figure", scale_columns(results))]
     rows = [
@@ -266,7 +266,7 @@ def render_segmentation(results: list[dict]) -> list[str]:
         ("ratio to baseline (goal >= 2x)", lambda d: f"{d['ratio']:.2f}x"),
         ("  ceiling: ARI of a classifier trained on the personas (2-fold, reads the truth)",
          lambda d: f"{d['ari_supervised_ceiling']:.3f}" if "ari_supervised_ceiling" in d else "n/a"),
-        ("  best merge: the macro / micro segments relabelled by their majority persona (reads the truth)",
+        ("  merge: the macro / micro segments relabelled by their majority persona (reads the truth)",
          lambda d: f"{d['ari_macro_merged']:.3f} / {d['ari_micro_merged']:.3f}" if "ari_macro_merged" in d else "n/a"),
         ("  share of a person's 15 nearest neighbours in the segment features with their persona (reads the truth)",
          lambda d: f"{d['neighbour_purity']:.3f}" if "neighbour_purity" in d else "n/a"),

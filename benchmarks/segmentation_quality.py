@@ -22,7 +22,7 @@ Figures:
 * ``ari_supervised_ceiling`` / ``accuracy_supervised_ceiling`` -- a classifier trained *on the personas*
   (cross-fitted, :mod:`benchmarks.persona_ceiling`): how far any segmentation of these profiles could go;
 * ``ari_macro_merged`` / ``ari_micro_merged`` -- the first seed's macro / micro segments each relabelled
-  with its most common persona (:mod:`benchmarks.persona_oracle`): the best any merging of them could do;
+  with its most common persona (:mod:`benchmarks.persona_oracle`): how far a merging of them could go;
   ``neighbour_purity`` -- the share of each person's 15 nearest neighbours in the model's feature space
   with the same persona (a sample of ``PURITY_ROWS`` scored profiles);
 * ``k`` (chosen number of macro segments, first seed; ``k_per_seed``), ``n_micro``, ``n_personas``;
@@ -162,7 +162,7 @@ def _table(res: dict) -> str:
         ("ARI k-means baseline", f"{res['ari_kmeans_baseline']:.3f}"),
         ("ARI ceiling: classifier trained on the personas", f"{res['ari_supervised_ceiling']:.3f}"
          if "ari_supervised_ceiling" in res else "n/a"),
-        ("ARI of the best merge of the macro / micro segments (reads the truth)",
+        ("ARI of the macro / micro segments merged by majority persona (reads the truth)",
          f"{res['ari_macro_merged']:.3f} / {res['ari_micro_merged']:.3f}"),
         ("personas' neighbour purity in the segment features", f"{res['neighbour_purity']:.3f}"),
         ("ratio", f"{res['ratio']:.2f}x"),
