@@ -61,6 +61,7 @@ def neighbour_purity(X, personas, n_neighbors: int = 15) -> float:
         raise ValueError(f"need a 2-D matrix with one row per persona, got {X.shape} and {personas.shape}")
     if not 0 < n_neighbors < len(X):
         raise ValueError(f"n_neighbors must be between 1 and {len(X) - 1}, got {n_neighbors}")
-    # one extra neighbour: each row finds itself first (distance 0); drop column 0
-    _, ind = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(X).kneighbors(X)
-    return float((personas[ind[:, 1:]] == personas[:, None]).mean())
+    # kneighbors() without a query leaves each row itself out by its index, so an exact duplicate of a row
+    # (people with identical profiles) still counts as a neighbour and the row itself never does
+    _, ind = NearestNeighbors(n_neighbors=n_neighbors).fit(X).kneighbors()
+    return float((personas[ind] == personas[:, None]).mean())

@@ -32,6 +32,13 @@ def test_neighbour_purity_by_hand_on_a_line():
     assert neighbour_purity(X, personas, n_neighbors=2) == pytest.approx(0.4)
 
 
+def test_a_duplicate_profile_is_a_neighbour_and_the_row_itself_never_is():
+    X = np.array([[0.0], [0.0], [4.0], [5.0]])
+    personas = np.array(["p", "q", "q", "q"])
+    # nearest other: row 0 -> its duplicate row 1 (p q), row 1 -> row 0 (q p), 4 -> 5 (q q), 5 -> 4 (q q)
+    assert neighbour_purity(X, personas, n_neighbors=1) == pytest.approx(0.5)
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="one segment label per persona"):
         majority_persona([0, 1], ["x"])
