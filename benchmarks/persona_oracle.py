@@ -47,8 +47,7 @@ def majority_persona(labels, personas) -> np.ndarray:
 
 def majority_persona_ari(labels, personas) -> float:
     """ARI vs ``personas`` of :func:`majority_persona`: how far a merging of the segments could go."""
-    labels, personas = _pair(labels, personas)
-    return float(adjusted_rand_score(personas, majority_persona(labels, personas)))
+    return float(adjusted_rand_score(np.asarray(personas), majority_persona(labels, personas)))
 
 
 def neighbour_purity(X, personas, n_neighbors: int = 15) -> float:

@@ -131,7 +131,7 @@ def test_segmentation_quality_benchmark_scores_planted_groups():
     assert res["fit_seconds"] > 0 and res["assign_seconds"] > 0 and res["n_micro"] >= 4 and res["peak_rss_mb"] > 0
     assert res["ari_supervised_ceiling"] > 0.9 and res["ceiling_rows"] == 1000
     # the truth-reading oracle figures: each of the 4 macro segments has another majority persona, so the
-    # best merge is the segmentation itself; the micro segments merge back to nearly the personas
+    # merge by persona is the segmentation itself; the micro segments merge back to nearly the personas
     assert res["ari_macro_merged"] == pytest.approx(res["ari_macro"]) and res["ari_micro_merged"] > 0.9
     assert res["neighbour_purity"] > 0.9 and res["purity_rows"] == 1000
 
