@@ -256,8 +256,10 @@ def render_segmentation(results: list[dict]) -> list[str]:
            "k-means (k = number of personas, standardised) on RFM + open/click rates, in the same process. "
            "Peak MB is the whole stage (three fits). The rows that read the truth say how far a segmentation "
            "could go: a classifier trained on the personas; seed 0's segments merged by persona (each labelled "
-           "with its most common persona: about as far as a regrouping of them can go); and how often a "
-           "person's nearest neighbours (20,000 sampled profiles) share their persona.", "",
+           "with its most common persona: about as far as a regrouping of them can go); how often a "
+           "person's nearest neighbours (20,000 sampled profiles) share their persona; and what segments "
+           "centred on the personas' own means in the segment features would score, each person given the "
+           "nearest, before and after k-means iterations from there.", "",
            *table_head("figure", scale_columns(results))]
     rows = [
         ("ARI macro segments vs personas (seed 0)", lambda d: f"{d['ari_macro']:.3f}"),
@@ -270,6 +272,9 @@ def render_segmentation(results: list[dict]) -> list[str]:
          lambda d: f"{d['ari_macro_merged']:.3f} / {d['ari_micro_merged']:.3f}" if "ari_macro_merged" in d else "n/a"),
         ("  share of a person's 15 nearest neighbours in the segment features with their persona (reads the truth)",
          lambda d: f"{d['neighbour_purity']:.3f}" if "neighbour_purity" in d else "n/a"),
+        ("  centres: each person at the nearest persona mean / k-means started at those means (reads the truth)",
+         lambda d: f"{d['ari_nearest_persona_centre']:.3f} / {d['ari_kmeans_from_persona_centres']:.3f}"
+         if "ari_nearest_persona_centre" in d else "n/a"),
         ("stability: min ARI between seeds (goal >= 0.9)", lambda d: f"{d['stability_ari']:.3f}"),
         ("personas / macro segments chosen (per seed)", lambda d: f"{d['n_personas']} / {', '.join(map(str, d['k_per_seed']))}"),
         ("micro segments", lambda d: f"{d['n_micro']}"),

@@ -24,7 +24,9 @@ Figures:
 * ``ari_macro_merged`` / ``ari_micro_merged`` -- the first seed's macro / micro segments each relabelled
   with its most common persona (:mod:`benchmarks.persona_oracle`): how far a merging of them could go;
   ``neighbour_purity`` -- the share of each person's 15 nearest neighbours in the model's feature space
-  with the same persona (a sample of ``PURITY_ROWS`` scored profiles);
+  with the same persona (a sample of ``PURITY_ROWS`` scored profiles); ``ari_nearest_persona_centre`` --
+  every scored person given the persona with the nearest mean in that space;
+  ``ari_kmeans_from_persona_centres`` -- k-means started at those means, run to convergence;
 * ``k`` (chosen number of macro segments, first seed; ``k_per_seed``), ``n_micro``, ``n_personas``;
 * ``fit_seconds`` / ``assign_seconds`` -- wall time of ``fit`` and ``assign`` (first seed);
   ``fit_seconds_mean`` over the seeds; ``peak_rss_mb`` -- the process's peak resident memory so far.
@@ -46,7 +48,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.persona_ceiling import supervised_persona_ceiling
-from benchmarks.persona_oracle import majority_persona_ari, neighbour_purity
+from benchmarks.persona_oracle import majority_persona_ari, neighbour_purity, persona_centre_figures
 
 __all__ = ["evaluate_segmentation", "baseline_kmeans", "load_profiles_and_personas", "main"]
 
@@ -142,15 +144,15 @@ def _oracle_figures(model, profiles: pd.DataFrame, assigned: pd.DataFrame, score
                     personas: np.ndarray, seed: int) -> dict:
     """The figures of :mod:`benchmarks.persona_oracle` for one fitted model: ``assigned`` is its
     assignment of ``profiles``, ``personas`` those of the rows where ``scored`` is true."""
-    rows = np.flatnonzero(scored)  # no copy of a million profiles: only the sample is transformed
+    rows = np.flatnonzero(scored)
     pick = np.arange(len(rows))
     if len(pick) > PURITY_ROWS:
         pick = np.sort(np.random.default_rng(seed).choice(len(rows), PURITY_ROWS, replace=False))
-    X = model.featurizer_.transform(profiles.iloc[rows[pick]])
+    X = model.featurizer_.transform(profiles.iloc[rows])  # float32, one row per scored profile
     return {"ari_macro_merged": majority_persona_ari(assigned["macro_segment_id"].to_numpy()[scored], personas),
             "ari_micro_merged": majority_persona_ari(assigned["micro_segment_id"].to_numpy()[scored], personas),
-            "neighbour_purity": neighbour_purity(X, personas[pick], n_neighbors=min(15, len(pick) - 1)),
-            "purity_rows": int(len(pick))}
+            "neighbour_purity": neighbour_purity(X[pick], personas[pick], n_neighbors=min(15, len(pick) - 1)),
+            "purity_rows": int(len(pick)), **persona_centre_figures(X, personas, random_state=seed)}
 
 
 def _table(res: dict) -> str:
@@ -165,6 +167,8 @@ def _table(res: dict) -> str:
         ("ARI of the macro / micro segments merged by majority persona (reads the truth)",
          f"{res['ari_macro_merged']:.3f} / {res['ari_micro_merged']:.3f}"),
         ("personas' neighbour purity in the segment features", f"{res['neighbour_purity']:.3f}"),
+        ("ARI of the nearest persona centre / k-means started there (reads the truth)",
+         f"{res['ari_nearest_persona_centre']:.3f} / {res['ari_kmeans_from_persona_centres']:.3f}"),
         ("ratio", f"{res['ratio']:.2f}x"),
         ("stability (min ARI across seeds)", f"{res['stability_ari']:.3f}"),
         ("k chosen (per seed)", f"{res['k']} ({', '.join(map(str, res['k_per_seed']))})"),

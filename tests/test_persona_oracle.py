@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.persona_oracle import majority_persona, majority_persona_ari, neighbour_purity
+from benchmarks.persona_oracle import (kmeans_from_persona_centres, majority_persona, majority_persona_ari,
+                                       nearest_persona_centre, neighbour_purity, persona_centre_figures,
+                                       persona_centres)
 
 
 def test_each_segment_takes_its_most_common_persona_and_a_tie_the_first_in_sorted_order():
@@ -53,3 +55,36 @@ def test_missing_labels_are_refused():
         majority_persona(["a", None], ["x", "y"])
     with pytest.raises(ValueError, match="missing segment labels or personas"):
         majority_persona(["a", "b"], np.array(["x", np.nan], dtype=object))
+
+
+# p: 0, 2, 4 and q: 6, 8.5, 20 on a line. Centres: p 2, q 11.5.
+LINE = np.array([[0.0], [2.0], [4.0], [6.0], [8.5], [20.0]])
+LINE_PERSONAS = np.array(["p", "p", "p", "q", "q", "q"])
+
+
+def test_persona_centres_are_the_means_in_sorted_order():
+    names, centres = persona_centres(LINE[::-1], LINE_PERSONAS[::-1])
+    assert names.tolist() == ["p", "q"] and centres[:, 0].tolist() == [2.0, 11.5]
+
+
+def test_nearest_centre_and_where_k_means_takes_the_centres_by_hand():
+    # nearest: 6 is 4 from p and 5.5 from q (p); 8.5 is 6.5 from p and 3 from q (q)
+    assert nearest_persona_centre(LINE, LINE_PERSONAS).tolist() == ["p", "p", "p", "p", "q", "q"]
+    # k-means from there: centres 3 (0, 2, 4, 6) and 14.25 (8.5, 20); 8.5 is now 5.5 from 3 and 5.75 from
+    # 14.25, so it moves; centres 4.1 and 20, and nothing moves any more
+    assert kmeans_from_persona_centres(LINE, LINE_PERSONAS).tolist() == ["p", "p", "p", "p", "p", "q"]
+    figures = persona_centre_figures(LINE, LINE_PERSONAS)
+    assert figures["ari_nearest_persona_centre"] == pytest.approx(
+        adjusted_rand_score(LINE_PERSONAS, ["p", "p", "p", "p", "q", "q"]))
+    assert figures["ari_kmeans_from_persona_centres"] == pytest.approx(
+        adjusted_rand_score(LINE_PERSONAS, ["p", "p", "p", "p", "p", "q"]))
+    assert figures["ari_kmeans_from_persona_centres"] < figures["ari_nearest_persona_centre"] < 1.0
+
+
+def test_centre_figures_refuse_bad_input():
+    with pytest.raises(ValueError, match="one row per persona"):
+        persona_centres([[0.0], [1.0]], ["p"])
+    with pytest.raises(ValueError, match="missing personas"):
+        nearest_persona_centre([[0.0], [1.0]], np.array(["p", None], dtype=object))
+    with pytest.raises(ValueError, match="no labelled rows"):
+        persona_centre_figures(np.empty((0, 2)), [])

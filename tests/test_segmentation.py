@@ -134,6 +134,9 @@ def test_segmentation_quality_benchmark_scores_planted_groups():
     # merge by persona is the segmentation itself; the micro segments merge back to nearly the personas
     assert res["ari_macro_merged"] == pytest.approx(res["ari_macro"]) and res["ari_micro_merged"] > 0.9
     assert res["neighbour_purity"] > 0.9 and res["purity_rows"] == 1000
+    # well separated planted groups: their own means are the segments' centres, and k-means stays there
+    assert res["ari_nearest_persona_centre"] > 0.9
+    assert res["ari_kmeans_from_persona_centres"] == pytest.approx(res["ari_macro"], abs=0.02)
 
 
 def test_persona_ceiling_is_high_for_separable_groups_and_zero_for_labels_unrelated_to_behaviour():
