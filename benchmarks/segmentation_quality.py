@@ -148,7 +148,11 @@ def _oracle_figures(model, profiles: pd.DataFrame, assigned: pd.DataFrame, score
     pick = np.arange(len(rows))
     if len(pick) > PURITY_ROWS:
         pick = np.sort(np.random.default_rng(seed).choice(len(rows), PURITY_ROWS, replace=False))
-    X = model.featurizer_.transform(profiles.iloc[rows])  # float32, one row per scored profile
+    # float32, one row per scored profile; transforming every profile and then taking the rows copies the
+    # matrix, not the profiles (the transform is row by row, so the rows are the same either way)
+    X = model.featurizer_.transform(profiles)
+    if len(rows) < len(X):
+        X = X[rows]
     return {"ari_macro_merged": majority_persona_ari(assigned["macro_segment_id"].to_numpy()[scored], personas),
             "ari_micro_merged": majority_persona_ari(assigned["micro_segment_id"].to_numpy()[scored], personas),
             "neighbour_purity": neighbour_purity(X[pick], personas[pick], n_neighbors=min(15, len(pick) - 1)),
