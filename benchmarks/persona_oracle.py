@@ -93,21 +93,31 @@ def persona_centres(X, personas) -> tuple[np.ndarray, np.ndarray]:
 
 def nearest_persona_centre(X, personas) -> np.ndarray:
     """Each row's nearest persona centre (Euclidean in ``X``), as that persona's name."""
-    names, centres = persona_centres(X, personas)
-    return names[pairwise_distances_argmin(np.asarray(X, dtype=np.float64), centres)]
+    X, personas = _matrix(X, personas)
+    return _nearest(X, *persona_centres(X, personas))
 
 
 def kmeans_from_persona_centres(X, personas, random_state: int = 0) -> np.ndarray:
     """k-means started at the persona centres and run to convergence; each cluster is named after the
     persona whose centre it started from."""
-    names, centres = persona_centres(X, personas)
-    km = KMeans(n_clusters=len(names), init=centres, n_init=1, random_state=random_state)
-    return names[km.fit(np.asarray(X, dtype=np.float64)).labels_]
+    X, personas = _matrix(X, personas)
+    return _kmeans_from(X, *persona_centres(X, personas), random_state=random_state)
 
 
 def persona_centre_figures(X, personas, random_state: int = 0) -> dict:
-    """ARI vs ``personas`` of :func:`nearest_persona_centre` and :func:`kmeans_from_persona_centres`."""
+    """ARI vs ``personas`` of :func:`nearest_persona_centre` and :func:`kmeans_from_persona_centres`
+    (the centres computed once for both)."""
     X, personas = _matrix(X, personas)
-    return {"ari_nearest_persona_centre": float(adjusted_rand_score(personas, nearest_persona_centre(X, personas))),
+    names, centres = persona_centres(X, personas)
+    return {"ari_nearest_persona_centre": float(adjusted_rand_score(personas, _nearest(X, names, centres))),
             "ari_kmeans_from_persona_centres": float(adjusted_rand_score(
-                personas, kmeans_from_persona_centres(X, personas, random_state)))}
+                personas, _kmeans_from(X, names, centres, random_state)))}
+
+
+def _nearest(X: np.ndarray, names: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return names[pairwise_distances_argmin(X, centres)]
+
+
+def _kmeans_from(X: np.ndarray, names: np.ndarray, centres: np.ndarray, random_state: int) -> np.ndarray:
+    km = KMeans(n_clusters=len(names), init=centres, n_init=1, random_state=random_state)
+    return names[km.fit(X).labels_]
