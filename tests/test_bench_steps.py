@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.refresh_report import render_steps, step_seconds
+from benchmarks.refresh_report import render_refresh, render_steps, step_seconds, without_dbt
 
 # what `mailsift refresh` prints (orchestration/progress.py), one step failing its check included
 REFRESH_OUT = """mailsift refresh: landing /tmp/w/landing
@@ -54,3 +54,18 @@ def test_steps_table_leaves_out_failed_runs_and_runs_without_steps():
     lines = render_steps(results)
     assert "| step | 1,000 full run |" in lines and not any("refresh |" in line for line in lines)
     assert render_steps([{"subscribers": 10, "stages": {}}]) == []
+
+
+def test_the_refresh_beside_its_dbt_step_as_a_share_of_the_full_run():
+    refresh = {"ok": True, "seconds": 120.0, "steps": step_seconds(REFRESH_OUT)}
+    # (120 - 98.4) / 200 = 21.6 / 200 = 10.8 %
+    assert without_dbt(refresh, 200.0) == "10.8%"
+    assert without_dbt(None, 200.0) == "n/a"
+    assert without_dbt({"ok": True, "seconds": 120.0, "steps": {"raw_landing": 5.4}}, 200.0) == "n/a"
+    results = [{"subscribers": 1000, "stages": {
+        "ingest": {"seconds": 25.0}, "pipeline": {"ok": True, "seconds": 575.0, "steps": step_seconds(RUN_OUT)},
+        "refresh": {**refresh, "peak_mb": 900.0}}}]
+    lines = render_refresh(results)
+    # full run 25 + 575 = 600 s: the refresh is 120 / 600 = 20.0 %, beside its dbt step 21.6 / 600 = 3.6 %
+    assert "| refresh / full run (goal < 10 %) | 20.0% |" in lines
+    assert "| refresh without its `mailsift_dbt_models` step / full run | 3.6% |" in lines
