@@ -66,9 +66,10 @@ def render_refresh(results: list[dict]) -> list[str]:
 
 
 def without_dbt(refresh: dict | None, full_seconds: float) -> str:
-    """The share of the full run that a refresh takes beside its dbt models: re-assigning, re-scoring,
-    serving and publishing every subscriber, landing the files, start-up. Whatever the SQL costs, the
-    refresh takes at least this much; 'n/a' when the refresh failed or did not record its steps."""
+    """The share of the full run that a refresh takes beside its ``DBT_STEP`` (the profile models): landing
+    the files, re-assigning and re-scoring every subscriber, the serving models, publishing, start-up.
+    However fast the profile models get, the refresh takes at least this much; 'n/a' when the refresh
+    failed or did not record its steps."""
     if not refresh or DBT_STEP not in (refresh.get("steps") or {}):
         return "n/a"
     return f"{(refresh['seconds'] - refresh['steps'][DBT_STEP]) / full_seconds:.1%}"
