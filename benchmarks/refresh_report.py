@@ -11,9 +11,9 @@ from benchmarks.refresh_reach import render_reach
 
 REFRESH_BEGIN, REFRESH_END = "<!-- refresh:begin -->", "<!-- refresh:end -->"
 
+DBT_STEP = "mailsift_dbt_models"  # the step that builds the profiles (the serving models are a step of their own)
 # A step's closing line on the terminal of `mailsift run` / `refresh` (orchestration/progress.py):
 # "[  103.8s] mailsift_dbt_models: done in 98.4 s (52 assets, 116 checks passed)"
-DBT_STEP = "mailsift_dbt_models"  # the step that builds the profiles (the serving models are a step of their own)
 STEP_DONE = re.compile(r"^\[\s*[0-9.]+s\] (\S+): done in ([0-9.]+) s ")
 
 
